@@ -1,0 +1,112 @@
+"""create_app(): the FastAPI application; its lifespan opens what the settings enable."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from cityops import __version__
+from cityops.auth.api import accounts_router, audit_router, auth_router
+from cityops.auth.deps import PrincipalCache
+from cityops.config import Settings, get_settings
+from cityops.kit.bus import InProcessBus
+from cityops.kit.db import create_engine, create_sessionmaker
+from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
+from cityops.org.api import MAX_GRID_FILE
+from cityops.org.api import router as org_router
+from cityops.org.tree import OrgTreeCache
+
+log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+The API of a district city operations centre (城运中心) and its street/town centres.
+
+* Authenticate with `POST /api/v1/auth/login` and send `Authorization: Bearer <access_token>`;
+  systems use API keys the same way.
+* Every error is an RFC 9457 `application/problem+json` document with a stable `type`.
+* Every read is limited to the caller's data scope (a set of org-code prefixes).
+"""
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.sessions = create_sessionmaker(engine)
+    app.state.org_tree = OrgTreeCache(app.state.sessions)
+    app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
+    app.state.bus = InProcessBus()
+    log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for the given settings (the process-wide ones by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="cityops",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=_lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        overrides={"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024},
+    )
+    for router in (auth_router, accounts_router, audit_router, org_router):
+        app.include_router(router)
+    _add_operational_routes(app)
+    from cityops.portal.pages import mount_portal
+
+    mount_portal(app)
+    return app
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness")
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers, the schema is migrated and the org tree is loaded."""
+        checks: dict[str, Any] = {}
+        try:
+            async with request.app.state.sessions() as session:
+                version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+            checks["database"] = "ok"
+            checks["schema"] = version
+            tree = await request.app.state.org_tree.current()
+            checks["org_units"] = len(tree.nodes)
+            ready = len(tree.nodes) > 0
+        except Exception as exc:  # readiness reports failure, it never raises
+            checks["error"] = type(exc).__name__
+            ready = False
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    @app.get("/problems/{slug}", tags=["ops"], summary="Problem type", include_in_schema=False)
+    async def problem_doc(slug: str) -> PlainTextResponse:
+        """What a problem `type` means."""
+        if slug not in PROBLEM_TYPES:
+            raise NotFound("problem type", slug)
+        title, meaning = PROBLEM_TYPES[slug]
+        return PlainTextResponse(f"{title}\n\n{meaning}\n")

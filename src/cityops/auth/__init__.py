@@ -1,0 +1,1 @@
+"""Accounts, roles, sessions, API keys for systems, permissions and the audit log."""

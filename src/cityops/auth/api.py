@@ -1,0 +1,271 @@
+"""HTTP endpoints of authentication (/api/v1/auth), accounts and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from cityops.auth import accounts as account_service
+from cityops.auth import service
+from cityops.auth.deps import SESSION_COOKIE, CurrentPrincipal, PrincipalCache, require
+from cityops.auth.principal import Principal
+from cityops.auth.repository import AccountRepository, AuditRepository
+from cityops.auth.roles import Perm, Role
+from cityops.auth.schemas import (
+    AccountCreate,
+    AccountCreated,
+    AccountPage,
+    AccountRead,
+    AccountUpdate,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    AuditPage,
+    AuditRead,
+    LoginRequest,
+    LoginResponse,
+    MeRead,
+    PasswordChange,
+    PasswordReset,
+)
+from cityops.config import Settings
+from cityops.kit.errors import NotFound, ProblemError
+from cityops.kit.web import ClientIp, DbSession
+
+auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+accounts_router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
+audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+AccountReader = Annotated[Principal, Depends(require(Perm.ACCOUNT_READ))]
+AccountWriter = Annotated[Principal, Depends(require(Perm.ACCOUNT_WRITE, Perm.ACCOUNT_GRANT))]
+Granter = Annotated[Principal, Depends(require(Perm.ACCOUNT_GRANT))]
+AuditReader = Annotated[Principal, Depends(require(Perm.AUDIT_READ))]
+
+
+def _cache(request: Request) -> PrincipalCache:
+    cache: PrincipalCache = request.app.state.principal_cache
+    return cache
+
+
+@auth_router.post("/login", response_model=LoginResponse, summary="Log in")
+async def login(
+    body: LoginRequest, request: Request, response: Response, session: DbSession, ip: ClientIp
+) -> LoginResponse:
+    """Exchange username and password for a bearer token; the portal gets it as a cookie too."""
+    settings: Settings = request.app.state.settings
+    result = await service.login(session, settings, body.username, body.password, ip)
+    if result.outcome is not service.LoginOutcome.OK:
+        await session.commit()  # the failed attempt and the lockout count must persist
+        if result.outcome is service.LoginOutcome.LOCKED:
+            raise ProblemError(403, "account-locked", "Too many failed logins; try again later.")
+        raise ProblemError(401, "invalid-credentials", "Wrong username or password.")
+    assert result.token is not None and result.account is not None
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.token,
+        max_age=result.expires_in,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+    return LoginResponse(
+        access_token=result.token,
+        expires_in=result.expires_in,
+        must_change_password=result.account.must_change_password,
+        account=AccountRead.model_validate(result.account),
+    )
+
+
+@auth_router.post("/logout", status_code=204, summary="Log out")
+async def logout(
+    principal: CurrentPrincipal, request: Request, session: DbSession, ip: ClientIp
+) -> Response:
+    """Revoke the token used for this request and clear the portal cookie."""
+    await service.logout(session, principal, ip)
+    _cache(request).forget_account(principal.account_id)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@auth_router.get("/me", response_model=MeRead, summary="Who am I")
+async def me(principal: CurrentPrincipal, session: DbSession) -> MeRead:
+    """The caller's account, permissions and data scope."""
+    account = await AccountRepository(session).get_unscoped(principal.account_id)
+    if account is None:
+        raise NotFound("account", principal.account_id)
+    return MeRead(
+        account=AccountRead.model_validate(account),
+        permissions=sorted(p.value for p in principal.permissions),
+        scope=sorted(principal.scope.prefixes),
+        token_kind=principal.token_kind,
+    )
+
+
+@auth_router.post("/password", status_code=204, summary="Change my password")
+async def change_password(
+    body: PasswordChange,
+    principal: CurrentPrincipal,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
+) -> Response:
+    """Change one's own password; other sessions of the account end."""
+    if principal.token_kind != "session":
+        raise ProblemError(403, "forbidden", "API keys have no password")
+    await service.change_password(session, principal, body.old_password, body.new_password, ip)
+    _cache(request).forget_account(principal.account_id)
+    return Response(status_code=204)
+
+
+@accounts_router.get("", response_model=AccountPage, summary="List accounts")
+async def list_accounts(
+    principal: AccountReader,
+    session: DbSession,
+    role: Role | None = None,
+    q: Annotated[str, Query(max_length=64)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AccountPage:
+    """Accounts inside your data scope."""
+    rows, total = await account_service.list_accounts(
+        session, principal, role=role, q=q, limit=limit, offset=offset
+    )
+    items = [AccountRead.model_validate(r) for r in rows]
+    return AccountPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@accounts_router.post("", response_model=AccountCreated, status_code=201, summary="Open account")
+async def create_account(
+    body: AccountCreate, principal: AccountWriter, session: DbSession, ip: ClientIp
+) -> AccountCreated:
+    """Open an account in your scope; privileged roles need the security admin."""
+    account, one_time = await account_service.create_account(
+        session,
+        principal,
+        account_service.NewAccount(
+            username=body.username,
+            role=body.role,
+            org_code=body.org_code,
+            display_name=body.display_name,
+            department_id=body.department_id,
+            password=body.password,
+        ),
+        ip,
+    )
+    return AccountCreated(account=AccountRead.model_validate(account), one_time_password=one_time)
+
+
+@accounts_router.get("/{account_id}", response_model=AccountRead, summary="One account")
+async def get_account(account_id: int, principal: AccountReader, session: DbSession) -> AccountRead:
+    """One account inside your scope."""
+    return AccountRead.model_validate(
+        await account_service.get_account(session, principal, account_id)
+    )
+
+
+@accounts_router.patch("/{account_id}", response_model=AccountRead, summary="Change account")
+async def update_account(
+    account_id: int,
+    body: AccountUpdate,
+    principal: AccountWriter,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
+) -> AccountRead:
+    """Change an account's name, unit, role, scope or whether it is active."""
+    changes = account_service.AccountChanges(**body.model_dump(exclude_unset=True))
+    account = await account_service.update_account(session, principal, account_id, changes, ip)
+    _cache(request).forget_account(account_id)
+    return AccountRead.model_validate(account)
+
+
+@accounts_router.post(
+    "/{account_id}/reset-password", response_model=PasswordReset, summary="Reset password"
+)
+async def reset_password(
+    account_id: int, principal: AccountWriter, request: Request, session: DbSession, ip: ClientIp
+) -> PasswordReset:
+    """Give the account a one-time password that must be changed at next login."""
+    password = await account_service.reset_password(session, principal, account_id, ip)
+    _cache(request).forget_account(account_id)
+    return PasswordReset(one_time_password=password)
+
+
+@accounts_router.get("/{account_id}/api-keys", response_model=list[ApiKeyRead], summary="API keys")
+async def list_api_keys(
+    account_id: int, principal: Granter, session: DbSession
+) -> list[ApiKeyRead]:
+    """A system client's API keys, without secrets."""
+    account = await account_service.get_account(session, principal, account_id)
+    keys = await AccountRepository(session).tokens_of(account.id, "api_key")
+    return [ApiKeyRead.model_validate(k) for k in keys]
+
+
+@accounts_router.post(
+    "/{account_id}/api-keys", response_model=ApiKeyCreated, status_code=201, summary="New API key"
+)
+async def create_api_key(
+    account_id: int, body: ApiKeyCreate, principal: Granter, session: DbSession, ip: ClientIp
+) -> ApiKeyCreated:
+    """Issue an API key to a system client; the secret is shown once."""
+    token, secret = await account_service.create_api_key(
+        session, principal, account_id, body.name, ip
+    )
+    return ApiKeyCreated(key=ApiKeyRead.model_validate(token), secret=secret)
+
+
+@accounts_router.delete("/{account_id}/api-keys/{key_id}", status_code=204, summary="Revoke key")
+async def revoke_api_key(
+    account_id: int,
+    key_id: int,
+    principal: Granter,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
+) -> Response:
+    """Revoke one API key."""
+    await account_service.revoke_api_key(session, principal, account_id, key_id, ip)
+    _cache(request).forget_account(account_id)
+    return Response(status_code=204)
+
+
+@audit_router.get("", response_model=AuditPage, summary="Query the audit log")
+async def query_audit(
+    principal: AuditReader,
+    session: DbSession,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64, description="Prefix, e.g. auth.")] = None,
+    result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AuditPage:
+    """Audit entries of actors in your scope, newest first; only the audit admin reads them."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(
+                422,
+                "validation",
+                f"{name} needs a time zone, e.g. +08:00",
+                errors=[
+                    {"loc": ["query", name], "msg": "naive datetime", "type": "timezone_required"}
+                ],
+            )
+    rows, total = await AuditRepository(session).query(
+        principal.scope,
+        actor=actor,
+        action=action,
+        result=result,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return AuditPage(
+        items=[AuditRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
+    )

@@ -1,0 +1,168 @@
+"""API shapes of authentication, accounts and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cityops.auth.roles import Role
+
+USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+
+
+class LoginRequest(BaseModel):
+    """Credentials for a login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class AccountRead(BaseModel):
+    """An account as admins and its owner see it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    org_code: str
+    department_id: int | None
+    extra_scope: list[str]
+    active: bool
+    must_change_password: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class LoginResponse(BaseModel):
+    """A successful login: the bearer token (also set as the portal's cookie)."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    must_change_password: bool
+    account: AccountRead
+
+
+class MeRead(BaseModel):
+    """Who the caller is, what they may do and which data they see."""
+
+    account: AccountRead
+    permissions: list[str]
+    scope: list[str] = Field(description="Org-code prefixes the caller may see")
+    token_kind: str
+
+
+class PasswordChange(BaseModel):
+    """Change one's own password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    old_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class AccountCreate(BaseModel):
+    """Open an account; without a password a one-time password is generated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=USERNAME)
+    role: Role
+    org_code: str = Field(pattern=r"^[0-9]{6}[0-9A-Z]{0,18}$")
+    display_name: str = Field(default="", max_length=128)
+    department_id: int | None = Field(default=None, ge=1)
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class AccountCreated(BaseModel):
+    """The new account and, once, its one-time password."""
+
+    account: AccountRead
+    one_time_password: str | None
+
+
+class AccountUpdate(BaseModel):
+    """Fields to change; absent fields stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=128)
+    role: Role | None = None
+    org_code: str | None = Field(default=None, pattern=r"^[0-9]{6}[0-9A-Z]{0,18}$")
+    department_id: int | None = Field(default=None, ge=1)
+    active: bool | None = None
+    extra_scope: list[str] | None = Field(default=None, max_length=50)
+
+
+class AccountPage(BaseModel):
+    """A page of accounts."""
+
+    items: list[AccountRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class PasswordReset(BaseModel):
+    """A one-time password, shown once."""
+
+    one_time_password: str
+
+
+class ApiKeyCreate(BaseModel):
+    """Name a new API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+
+
+class ApiKeyRead(BaseModel):
+    """An API key without its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    """A new key; the secret is shown this once."""
+
+    key: ApiKeyRead
+    secret: str
+
+
+class AuditRead(BaseModel):
+    """One audit entry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    actor_org: str
+    action: str
+    target: str
+    result: str
+    client_ip: str
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    """A page of audit entries, newest first."""
+
+    items: list[AuditRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,245 @@
+"""The `cityops` command: serve, demo, migrate, seed, user and org administration."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from cityops.auth.roles import Role
+from cityops.bootstrap import DemoAccount
+from cityops.config import Settings, get_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="cityops: district and street/town city operations centre platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+org_app = typer.Typer(help="The org tree: divisions and grids.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+
+
+def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory(get_settings()))
+
+
+def _prepare_sqlite(settings: Settings) -> None:
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from cityops.kit.migrate import upgrade
+
+    settings = get_settings()
+    _prepare_sqlite(settings)
+    upgrade(settings.database_url)
+    typer.echo("schema is up to date")
+
+
+async def _seed(settings: Settings) -> str:
+    from cityops.bootstrap import seed_district
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            summary = await seed_district(session, settings)
+    finally:
+        await engine.dispose()
+    return (
+        f"seeded {settings.district_code} ({settings.division_year}): {summary.units} units, "
+        f"{summary.communities} communities, {summary.grids} new synthetic grids, "
+        f"{summary.multigrids} synthetic multi-grid units, {summary.departments} departments"
+    )
+
+
+@app.command()
+def seed() -> None:
+    """Load the district's shipped division codes, synthetic grids and departments (idempotent)."""
+    typer.echo(_run(_seed))
+
+
+async def _create_user(
+    settings: Settings, username: str, role: Role, org: str, password: str | None, name: str
+) -> tuple[str, str | None]:
+    from cityops.auth.accounts import NewAccount, create_account
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            account, one_time = await create_account(
+                session,
+                None,
+                NewAccount(
+                    username=username, role=role, org_code=org, display_name=name, password=password
+                ),
+            )
+            return account.username, one_time
+    finally:
+        await engine.dispose()
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        raise typer.BadParameter("the passwords differ")
+    return first
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="Role of the account.")],
+    org: Annotated[str, typer.Option(help="Org unit code, e.g. 310117 or 310117102.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create an account; the password is read from stdin or prompted for."""
+    from cityops.kit.errors import ProblemError
+
+    password = None if role is Role.SYSTEM_CLIENT else _read_password()
+    try:
+        created, _ = _run(lambda s: _create_user(s, username, role, org, password, name))
+    except ProblemError as exc:
+        messages = [e["msg"] for e in exc.errors or []]
+        typer.echo(f"refused: {exc.detail} {'; '.join(messages)}".strip(), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {created} ({role.value} at {org})")
+
+
+@org_app.command("import-divisions")
+def org_import_divisions(
+    district: Annotated[str, typer.Option(help="6-digit district code.")],
+    year: Annotated[int, typer.Option(help="Year of the division codes.")],
+    streets: Annotated[Path, typer.Option(exists=True, help="CSV of township-level units.")],
+    villages: Annotated[Path, typer.Option(exists=True, help="CSV of communities/villages.")],
+    name: Annotated[str, typer.Option(help="District name, e.g. 松江区.")],
+    source: Annotated[str, typer.Option(help="Where the codes come from.")],
+) -> None:
+    """Import another district's (or another year's) codes in the shipped CSV format."""
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.org.divisions import DivisionDataError, load_division_files
+    from cityops.org.service import import_divisions
+
+    async def work(settings: Settings) -> str:
+        divisions = load_division_files(district, year, streets, villages, source)
+        engine = create_engine(settings.database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                summary = await import_divisions(session, divisions, district_name=name)
+        finally:
+            await engine.dispose()
+        return f"imported {summary.units} units and {summary.communities} communities"
+
+    try:
+        typer.echo(_run(work))
+    except DivisionDataError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@org_app.command("import-grids")
+def org_import_grids(
+    file: Annotated[Path, typer.Argument(exists=True, help="CSV or GeoJSON of grids.")],
+) -> None:
+    """Import real grids; each covered community's synthetic grids are replaced."""
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.org.divisions import DivisionDataError
+    from cityops.org.service import import_grids, parse_grid_file
+
+    async def work(settings: Settings) -> int:
+        rows = parse_grid_file(file.name, file.read_bytes())
+        engine = create_engine(settings.database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                return await import_grids(session, rows, source=f"imported from {file.name}")
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(f"imported {_run(work)} grids")
+    except DivisionDataError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the portal and the API."""
+    import uvicorn
+
+    uvicorn.run(
+        "cityops.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+async def _demo_accounts(settings: Settings) -> list[DemoAccount]:
+    from cityops.bootstrap import open_demo_accounts
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await open_demo_accounts(session)
+    finally:
+        await engine.dispose()
+
+
+def _remember(credentials: Path, opened: list[DemoAccount]) -> None:
+    if not opened:
+        return
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    with credentials.open("a", encoding="utf-8") as out:
+        for a in opened:
+            out.write(
+                f"{a.username}\t{a.password}\t{a.role.value} @ {a.org_code} {a.display_name}\n"
+            )
+    credentials.chmod(0o600)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare only.")] = False,
+) -> None:
+    """Migrate, seed Songjiang, create demo accounts with random passwords, and serve."""
+    migrate()
+    seed()
+    credentials = Path("var/demo-credentials.txt")
+    _remember(credentials, _run(_demo_accounts))
+    typer.echo(f"\nDemo accounts (random passwords made at install; kept in {credentials}):")
+    typer.echo(credentials.read_text("utf-8") if credentials.exists() else "(none)")
+    typer.echo(f"Portal: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    if not no_serve:
+        serve(host=host, port=port, workers=1)
+
+
+def main() -> None:
+    """Entry point of the `cityops` console script."""
+    app()

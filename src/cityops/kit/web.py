@@ -1,0 +1,35 @@
+"""Request-boundary helpers: the unit of work per request and the caller's address."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cityops.kit.db import unit_of_work
+
+
+def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The app's session factory."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return factory
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # The request is the unit of work: commit once, before the response goes out.
+    async with unit_of_work(sessionmaker_of(request)) as session:
+        yield session
+
+
+#: Inject a session whose commit happens before the response is sent (scope="function").
+DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as the server saw it (a proxy sets X-Forwarded-For via uvicorn)."""
+    return request.client.host if request.client else ""
+
+
+ClientIp = Annotated[str, Depends(client_ip)]

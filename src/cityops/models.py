@@ -1,0 +1,9 @@
+"""Import every module's tables so that Base.metadata knows the whole schema."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    """Register all tables on Base.metadata (for Alembic and tests)."""
+    import cityops.auth.models
+    import cityops.org.models  # noqa: F401

@@ -1,0 +1,1 @@
+"""R3 portal: server-rendered pages over the API."""
