@@ -11,6 +11,7 @@ from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
 from cityops.config import Settings
+from cityops.geo.service import ensure_approximate_boundaries
 from cityops.org.divisions import shipped_division_set
 from cityops.org.service import ImportSummary, import_divisions
 
@@ -27,11 +28,13 @@ DEMO_ACCOUNTS: list[tuple[str, Role, str, str]] = [
 
 
 async def seed_district(session: AsyncSession, settings: Settings) -> ImportSummary:
-    """Load the configured district's shipped division year with synthetic grids (idempotent)."""
+    """Load the district's shipped division year, synthetic grids and approximate boundaries."""
     divisions = shipped_division_set(settings.district_code, settings.division_year)
-    return await import_divisions(
+    summary = await import_divisions(
         session, divisions, grids_per_community=settings.synthetic_grids_per_community
     )
+    await ensure_approximate_boundaries(session, settings.district_code)
+    return summary
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,8 @@ class OrgUnit(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     division_year: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(Text, default="")
-    geometry: Mapped[str | None] = mapped_column(Text)
+    geometry: Mapped[str | None] = mapped_column(Text)  # GeoJSON geometry, WGS84/CGCS2000
+    geometry_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -246,6 +246,7 @@ async def import_grids(session: AsyncSession, rows: list[GridRow], source: str) 
             synthetic=False,
             source=source,
             geometry=r.geometry,
+            geometry_approximate=False,
         )
         for r in rows
     )

@@ -1,0 +1,65 @@
+"""The portal's session: the cookie the login sets, the caller behind it, and CSRF tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from fastapi import Request, Response
+
+from cityops.auth.deps import SESSION_COOKIE, bearer_token, optional_principal
+from cityops.auth.principal import Principal
+from cityops.config import Settings
+
+CSRF_FIELD = "csrf_token"
+_SAFE_NEXT = re.compile(r"/(org/[0-9A-Z]{6,24})?")
+
+
+def session_token(request: Request) -> str | None:
+    """The bearer secret the request authenticates with (normally the session cookie)."""
+    return bearer_token(request)
+
+
+def csrf_token(token: str) -> str:
+    """The form token of a session: a one-way derivation only the cookie's holder can compute."""
+    return hashlib.sha256(b"cityops-csrf:" + token.encode()).hexdigest()
+
+
+def csrf_valid(request: Request, submitted: str) -> bool:
+    """Whether a submitted form token belongs to the request's session."""
+    token = session_token(request)
+    if not token or not submitted:
+        return False
+    return hmac.compare_digest(csrf_token(token), submitted)
+
+
+async def portal_principal(request: Request) -> Principal | None:
+    """The logged-in person, or None; API keys do not open portal sessions."""
+    principal = await optional_principal(request)
+    if principal is None or principal.token_kind != "session":
+        return None
+    return principal
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    """Set the session cookie exactly as the API's login does."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Remove the session cookie."""
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def safe_next(value: str) -> str:
+    """Where to go after login: a portal page of this site, never another origin."""
+    return value if _SAFE_NEXT.fullmatch(value) else "/"
