@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from cityops.auth import accounts as account_service
 from cityops.auth import service
@@ -32,7 +32,7 @@ from cityops.auth.schemas import (
 )
 from cityops.config import Settings
 from cityops.kit.errors import NotFound, ProblemError
-from cityops.kit.web import ClientIp, DbSession
+from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 accounts_router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
@@ -42,6 +42,9 @@ AccountReader = Annotated[Principal, Depends(require(Perm.ACCOUNT_READ))]
 AccountWriter = Annotated[Principal, Depends(require(Perm.ACCOUNT_WRITE, Perm.ACCOUNT_GRANT))]
 Granter = Annotated[Principal, Depends(require(Perm.ACCOUNT_GRANT))]
 AuditReader = Annotated[Principal, Depends(require(Perm.AUDIT_READ))]
+AccountId = Annotated[int, Path(ge=1, le=MAX_INT)]
+KeyId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
 
 
 def _cache(request: Request) -> PrincipalCache:
@@ -126,9 +129,9 @@ async def list_accounts(
     principal: AccountReader,
     session: DbSession,
     role: Role | None = None,
-    q: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=64, pattern=NO_NUL)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AccountPage:
     """Accounts inside your data scope."""
     rows, total = await account_service.list_accounts(
@@ -160,7 +163,9 @@ async def create_account(
 
 
 @accounts_router.get("/{account_id}", response_model=AccountRead, summary="One account")
-async def get_account(account_id: int, principal: AccountReader, session: DbSession) -> AccountRead:
+async def get_account(
+    account_id: AccountId, principal: AccountReader, session: DbSession
+) -> AccountRead:
     """One account inside your scope."""
     return AccountRead.model_validate(
         await account_service.get_account(session, principal, account_id)
@@ -169,7 +174,7 @@ async def get_account(account_id: int, principal: AccountReader, session: DbSess
 
 @accounts_router.patch("/{account_id}", response_model=AccountRead, summary="Change account")
 async def update_account(
-    account_id: int,
+    account_id: AccountId,
     body: AccountUpdate,
     principal: AccountWriter,
     request: Request,
@@ -187,7 +192,11 @@ async def update_account(
     "/{account_id}/reset-password", response_model=PasswordReset, summary="Reset password"
 )
 async def reset_password(
-    account_id: int, principal: AccountWriter, request: Request, session: DbSession, ip: ClientIp
+    account_id: AccountId,
+    principal: AccountWriter,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
 ) -> PasswordReset:
     """Give the account a one-time password that must be changed at next login."""
     password = await account_service.reset_password(session, principal, account_id, ip)
@@ -197,7 +206,7 @@ async def reset_password(
 
 @accounts_router.get("/{account_id}/api-keys", response_model=list[ApiKeyRead], summary="API keys")
 async def list_api_keys(
-    account_id: int, principal: Granter, session: DbSession
+    account_id: AccountId, principal: Granter, session: DbSession
 ) -> list[ApiKeyRead]:
     """A system client's API keys, without secrets."""
     account = await account_service.get_account(session, principal, account_id)
@@ -209,7 +218,7 @@ async def list_api_keys(
     "/{account_id}/api-keys", response_model=ApiKeyCreated, status_code=201, summary="New API key"
 )
 async def create_api_key(
-    account_id: int, body: ApiKeyCreate, principal: Granter, session: DbSession, ip: ClientIp
+    account_id: AccountId, body: ApiKeyCreate, principal: Granter, session: DbSession, ip: ClientIp
 ) -> ApiKeyCreated:
     """Issue an API key to a system client; the secret is shown once."""
     token, secret = await account_service.create_api_key(
@@ -220,8 +229,8 @@ async def create_api_key(
 
 @accounts_router.delete("/{account_id}/api-keys/{key_id}", status_code=204, summary="Revoke key")
 async def revoke_api_key(
-    account_id: int,
-    key_id: int,
+    account_id: AccountId,
+    key_id: KeyId,
     principal: Granter,
     request: Request,
     session: DbSession,
@@ -237,13 +246,15 @@ async def revoke_api_key(
 async def query_audit(
     principal: AuditReader,
     session: DbSession,
-    actor: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64, description="Prefix, e.g. auth.")] = None,
+    actor: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="Prefix, e.g. auth.")
+    ] = None,
     result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AuditPage:
     """Audit entries of actors in your scope, newest first; only the audit admin reads them."""
     for name, value in (("since", since), ("until", until)):
@@ -256,6 +267,16 @@ async def query_audit(
                     {"loc": ["query", name], "msg": "naive datetime", "type": "timezone_required"}
                 ],
             )
+        try:
+            if value is not None:
+                value.astimezone(UTC)  # 9999-12-31T23:00-14:00 has no UTC instant
+        except OverflowError as exc:
+            raise ProblemError(
+                422,
+                "validation",
+                f"{name} is out of range",
+                errors=[{"loc": ["query", name], "msg": "out of range", "type": "datetime_range"}],
+            ) from exc
     rows, total = await AuditRepository(session).query(
         principal.scope,
         actor=actor,

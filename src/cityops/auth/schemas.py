@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.roles import Role
+from cityops.kit.web import MAX_INT, NO_NUL
 
 USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+ORG_CODE = r"^[0-9]{6}[0-9A-Z]{0,18}$"
 
 
 class LoginRequest(BaseModel):
@@ -17,7 +19,7 @@ class LoginRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -75,9 +77,9 @@ class AccountCreate(BaseModel):
 
     username: str = Field(pattern=USERNAME)
     role: Role
-    org_code: str = Field(pattern=r"^[0-9]{6}[0-9A-Z]{0,18}$")
-    display_name: str = Field(default="", max_length=128)
-    department_id: int | None = Field(default=None, ge=1)
+    org_code: str = Field(pattern=ORG_CODE)
+    display_name: str = Field(default="", max_length=128, pattern=NO_NUL)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     password: str | None = Field(default=None, min_length=1, max_length=256)
 
 
@@ -93,12 +95,14 @@ class AccountUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(default=None, max_length=128)
+    display_name: str | None = Field(default=None, max_length=128, pattern=NO_NUL)
     role: Role | None = None
-    org_code: str | None = Field(default=None, pattern=r"^[0-9]{6}[0-9A-Z]{0,18}$")
-    department_id: int | None = Field(default=None, ge=1)
+    org_code: str | None = Field(default=None, pattern=ORG_CODE)
+    department_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     active: bool | None = None
-    extra_scope: list[str] | None = Field(default=None, max_length=50)
+    extra_scope: list[Annotated[str, StringConstraints(pattern=ORG_CODE)]] | None = Field(
+        default=None, max_length=50
+    )
 
 
 class AccountPage(BaseModel):
@@ -121,7 +125,7 @@ class ApiKeyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
 
 
 class ApiKeyRead(BaseModel):

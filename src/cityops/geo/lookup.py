@@ -90,6 +90,10 @@ class DivisionIndex:
     def __len__(self) -> int:
         return len(self._all)
 
+    def grid_geometries(self) -> list[BaseGeometry]:
+        """The grid polygons the index searches first (for benchmarks and maps)."""
+        return list(self._grid_tree.geometries)
+
     def locate_positions(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Located:
         """Place many points (WGS84/CGCS2000 lon/lat arrays), vectorised."""
         points = shapely.points(lon, lat)

@@ -224,7 +224,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise ProblemError(413, "body-too-large", self._detail(limit))
+                    # An HTTPException, because FastAPI turns any other error raised while it
+                    # reads the body into a 400; the problem handler maps 413 to body-too-large.
+                    raise StarletteHTTPException(413, self._detail(limit))
             return message
 
         await self.app(scope, counting_receive, send)

@@ -10,6 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.kit.db import unit_of_work
 
+#: The largest id or offset the API takes: a signed 32-bit integer, which every backend stores.
+MAX_INT = 2**31 - 1
+#: A pattern for free text that reaches the database: PostgreSQL text cannot hold NUL.
+NO_NUL = r"^[^\x00]*$"
+
 
 def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
     """The app's session factory."""

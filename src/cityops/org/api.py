@@ -147,15 +147,17 @@ async def import_grid_file(
         raise ProblemError(
             413, "body-too-large", f"grid files are limited to {MAX_GRID_FILE} bytes"
         )
+    filename = file.filename or "grids.csv"
+    label = filename.replace("\x00", "")[:128]  # the audit target holds 128 characters, no NUL
     try:
-        rows = parse_grid_file(file.filename or "grids.csv", content)
+        rows = parse_grid_file(filename, content)
     except (DivisionDataError, UnicodeDecodeError) as exc:
         raise ProblemError(422, "validation", str(exc)) from exc
     outside = sorted({r.parent_code for r in rows if not principal.scope.allows(r.parent_code)})
     if outside:
         raise OutOfScope(outside[0])
     try:
-        count = await import_grids(session, rows, source=f"imported from {file.filename}")
+        count = await import_grids(session, rows, source=f"imported from {label}")
     except DivisionDataError as exc:
         raise ProblemError(422, "validation", str(exc)) from exc
     await audit.record(
@@ -163,7 +165,7 @@ async def import_grid_file(
         action="org.import_grids",
         result="success",
         actor=principal,
-        target=file.filename or "",
+        target=label,
         client_ip=ip,
         detail={"grids": count},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -176,6 +177,10 @@ async def _write_departments(repo: OrgRepository, divisions: DivisionSet) -> int
     return len(departments)
 
 
+_COMMUNITY = re.compile(r"^[0-9]{12}\Z")
+_GRID = re.compile(r"^[0-9]{12}[0-9A-Z]{1,12}\Z")  # org_unit.code holds 24 characters
+
+
 @dataclass(frozen=True, slots=True)
 class GridRow:
     """One real grid read from an import file."""
@@ -195,10 +200,12 @@ def parse_grid_file(filename: str, content: bytes) -> list[GridRow]:
     missing = {"code", "name", "parent_code"} - set(reader.fieldnames or ())
     if missing:
         raise DivisionDataError(f"{filename}: missing column(s) {', '.join(sorted(missing))}")
-    return [
-        GridRow(r["code"].strip(), r["name"].strip(), r["parent_code"].strip(), None)
-        for r in reader
-    ]
+    rows = []
+    for line, r in enumerate(reader, start=2):
+        if r["code"] is None or r["name"] is None or r["parent_code"] is None:
+            raise DivisionDataError(f"{filename}:{line}: too few columns")
+        rows.append(GridRow(r["code"].strip(), r["name"].strip(), r["parent_code"].strip(), None))
+    return rows
 
 
 def _grids_from_geojson(text: str, filename: str) -> list[GridRow]:
@@ -207,20 +214,27 @@ def _grids_from_geojson(text: str, filename: str) -> list[GridRow]:
         features = document["features"]
     except (ValueError, KeyError, TypeError) as exc:
         raise DivisionDataError(f"{filename}: not a GeoJSON FeatureCollection") from exc
+    if not isinstance(features, list):
+        raise DivisionDataError(f"{filename}: features is not a list")
     rows = []
     for index, feature in enumerate(features):
-        props = feature.get("properties") or {}
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            raise DivisionDataError(f"{filename}: feature {index} has no properties object")
         try:
+            geometry = feature["geometry"]
             rows.append(
                 GridRow(
                     str(props["code"]).strip(),
                     str(props["name"]).strip(),
                     str(props["parent_code"]).strip(),
-                    json.dumps(feature["geometry"], ensure_ascii=False),
+                    None if geometry is None else json.dumps(geometry, ensure_ascii=False),
                 )
             )
         except KeyError as exc:
             raise DivisionDataError(f"{filename}: feature {index} lacks {exc}") from exc
+        if geometry is not None and not (isinstance(geometry, dict) and "type" in geometry):
+            raise DivisionDataError(f"{filename}: feature {index} has no GeoJSON geometry")
     return rows
 
 
@@ -229,13 +243,15 @@ async def import_grids(session: AsyncSession, rows: list[GridRow], source: str) 
     repo = OrgRepository(session)
     parents = {r.parent_code for r in rows}
     for row in rows:
-        parent = await repo.get(row.parent_code)
+        parent = await repo.get(row.parent_code) if _COMMUNITY.match(row.parent_code) else None
         if parent is None or parent.level not in COMMUNITY_LEVELS:
             raise DivisionDataError(f"grid {row.code}: {row.parent_code} is not a community")
-        if not row.code.startswith(row.parent_code) or len(row.code) <= len(row.parent_code):
-            raise DivisionDataError(f"grid {row.code} must extend its community code")
-        if not row.name:
-            raise DivisionDataError(f"grid {row.code}: empty name")
+        if not row.code.startswith(row.parent_code) or not _GRID.match(row.code):
+            raise DivisionDataError(
+                f"grid {row.code} must extend its community code by 1 to 12 digits or capitals"
+            )
+        if not row.name or len(row.name) > 128 or "\x00" in row.name:
+            raise DivisionDataError(f"grid {row.code}: the name must have 1 to 128 characters")
     await repo.delete_synthetic_grids(parents)
     return await repo.upsert_units(
         OrgUnit(

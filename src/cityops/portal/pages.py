@@ -44,7 +44,9 @@ router = APIRouter(include_in_schema=False)
 MAX_USERNAME = 64
 MAX_PASSWORD = 256
 NOTICES = {"password-changed": "密码已修改。其他设备上的登录已失效。"}
-PASSWORD_RULES = f"至少 {MIN_LENGTH} 个字符；包含小写字母、大写字母、数字、符号中的至少三类；不得包含用户名。"
+PASSWORD_RULES = (
+    f"至少 {MIN_LENGTH} 个字符；包含小写字母、大写字母、数字、符号中的至少三类；不得包含用户名。"
+)
 _POLICY_TEXTS = {
     f"at least {MIN_LENGTH} characters": f"新密码至少需要 {MIN_LENGTH} 个字符",
     "at least three of: lower case, upper case, digits, symbols": (
@@ -91,7 +93,9 @@ async def _csrf_refused(request: Request, principal: Principal | None) -> Respon
 
 
 @router.get("/login")
-async def login_form(request: Request, next_path: Annotated[str, Query(alias="next")] = "") -> Response:
+async def login_form(
+    request: Request, next_path: Annotated[str, Query(alias="next")] = ""
+) -> Response:
     """Show the login form (or go home when already logged in)."""
     if await portal_principal(request) is not None:
         return RedirectResponse(safe_next(next_path), status_code=303)
@@ -189,7 +193,9 @@ async def password_submit(
     if new_password != confirm_password:
         return _password_page(request, principal, tree, ["两次输入的新密码不一致。"], 400)
     if len(old_password) > MAX_PASSWORD or len(new_password) > MAX_PASSWORD:
-        return _password_page(request, principal, tree, [_POLICY_TEXTS["at most 256 characters"]], 422)
+        return _password_page(
+            request, principal, tree, [_POLICY_TEXTS["at most 256 characters"]], 422
+        )
     refused: ProblemError | None = None
     # Caught inside the unit of work so that a refused attempt's audit row is committed.
     async with unit_of_work(sessionmaker_of(request)) as session:
@@ -236,8 +242,14 @@ async def home(request: Request, notice: str = "") -> Response:
         "stats": stats,
         "rows": rows,
         "any_synthetic": any(s.synthetic and s.value for s in stats),
+        "division_year": root.division_year if root else None,
     }
     return render("home.html", page, context)
+
+
+def _division_year(request: Request, tree: OrgTree) -> int | None:
+    root = tree.get(_settings(request).district_code)
+    return root.division_year if root else None
 
 
 def _unit_path(tree: OrgTree, code: str) -> str:
@@ -274,15 +286,19 @@ async def org_unit(request: Request, code: str) -> Response:
     parent = tree.get(node.parent_code) if node.parent_code else None
     context = {
         "unit": own,
-        "parent": views.link(parent) if parent and views.visible(tree, scope, parent.code) else None,
+        "parent": views.link(parent)
+        if parent and views.visible(tree, scope, parent.code)
+        else None,
         "crumbs": views.breadcrumb(tree, node),
         "children_title": views.CHILD_NOUNS.get(node.level, "下级单位"),
+        "count_label": views.COUNT_LABELS.get(node.level),
         "rows": rows,
         "overlay": overlay,
         "show_multigrid": any(r.multigrid for r in rows),
         "show_18": node.level == OrgLevel.DISTRICT,
         "any_synthetic": own.synthetic or any(r.synthetic for r in [*rows, *overlay]),
         "partial": len(rows) < tree.child_count(code) and node.level != OrgLevel.MULTIGRID,
+        "division_year": _division_year(request, tree),
     }
     return render("org.html", page, context)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ def wants_html(request: Request) -> bool:
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
+AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
 def _status_of(exc: Exception) -> int:
@@ -190,10 +192,11 @@ async def _tree_or_none(request: Request) -> OrgTree | None:
     return tree
 
 
-def _html_or(original: Handler | None) -> Handler:
+def _html_or(original: AnyHandler | None) -> Handler:
     async def handle(request: Request, exc: Exception) -> Response:
         if not wants_html(request) and original is not None:
-            return await original(request, exc)
+            answer = original(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
         status = _status_of(exc)
         if status >= 500:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -210,5 +213,5 @@ def _html_or(original: Handler | None) -> Handler:
 def install_html_errors(app: FastAPI) -> None:
     """Answer browsers on portal paths with HTML error pages; everything else keeps problem+json."""
     for exc_class in (StarletteHTTPException, ProblemError, RequestValidationError, Exception):
-        original: Handler | None = app.exception_handlers.get(exc_class)
+        original: AnyHandler | None = app.exception_handlers.get(exc_class)
         app.add_exception_handler(exc_class, _html_or(original))

@@ -27,6 +27,15 @@ CHILD_NOUNS: dict[str, str] = {
     OrgLevel.MULTIGRID: "包含的居村委会",
 }
 
+#: What the count column of a unit's children means, by the unit's level (None: no column).
+COUNT_LABELS: dict[str, str | None] = {
+    OrgLevel.DISTRICT: "居村数",
+    **{lv.value: "网格数" for lv in TOWN_LEVELS},
+    **{lv.value: None for lv in COMMUNITY_LEVELS},
+    OrgLevel.MULTIGRID: "网格数",
+    OrgLevel.GRID: None,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Link:
