@@ -15,6 +15,8 @@ from cityops import __version__
 from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
 from cityops.config import Settings, get_settings
+from cityops.geo.api import router as geo_router
+from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
@@ -44,6 +46,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessions = create_sessionmaker(engine)
     app.state.org_tree = OrgTreeCache(app.state.sessions)
+    app.state.division_index = DivisionIndexCache(
+        app.state.sessions, app.state.org_tree, settings.district_code
+    )
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
     app.state.bus = InProcessBus()
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
@@ -71,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         overrides={"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024},
     )
-    for router in (auth_router, accounts_router, audit_router, org_router):
+    for router in (auth_router, accounts_router, audit_router, org_router, geo_router):
         app.include_router(router)
     _add_operational_routes(app)
     from cityops.portal.pages import mount_portal

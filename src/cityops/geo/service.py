@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 
 from shapely.geometry import mapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.geo.boundaries import GeneratedBoundary, district_outline, generate_boundaries
 from cityops.geo.lookup import Area, DivisionIndex
 from cityops.kit.scope import DataScope
 from cityops.org.models import TOWN_LEVELS, OrgLevel
 from cityops.org.repository import OrgRepository
+from cityops.org.tree import OrgTreeCache
 
 
 async def ensure_approximate_boundaries(session: AsyncSession, district_code: str) -> int:
@@ -62,3 +64,29 @@ async def load_division_index(session: AsyncSession, district_code: str) -> Divi
         for u in units
         if u.geometry is not None or u.level == OrgLevel.MULTIGRID
     )
+
+
+class DivisionIndexCache:
+    """Hold a DivisionIndex built for the current org-tree version; rebuild when it moves."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], tree: OrgTreeCache, district_code: str
+    ) -> None:
+        self._sessions = sessions
+        self._tree = tree
+        self._district = district_code
+        self._built_for: str | None = None
+        self._index: DivisionIndex | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> DivisionIndex:
+        """The index for the tree's current version."""
+        version = (await self._tree.current()).version
+        if self._index is not None and self._built_for == version:
+            return self._index
+        async with self._lock:
+            if self._index is None or self._built_for != version:
+                async with self._sessions() as session:
+                    self._index = await load_division_index(session, self._district)
+                self._built_for = version
+        return self._index

@@ -44,6 +44,7 @@ class Link:
     code: str
     name: str
     href: str
+    synthetic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ def visible(tree: OrgTree, scope: DataScope, code: str) -> bool:
 
 def link(node: OrgNode) -> Link:
     """A link to a unit's page."""
-    return Link(node.code, node.name, f"/org/{node.code}")
+    return Link(node.code, node.name, f"/org/{node.code}", node.synthetic)
 
 
 def unit_row(tree: OrgTree, scope: DataScope, node: OrgNode) -> UnitRow:
