@@ -1,0 +1,331 @@
+"""Portal pages over HTTP without a browser: login, CSRF, redirects, data scope, error pages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cityops.app import create_app
+from cityops.auth.accounts import NewAccount, create_account
+from cityops.auth.roles import Role
+from cityops.bootstrap import seed_district
+from cityops.config import Settings
+from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.migrate import upgrade
+
+PASSWORD = "Portal-Passw0rd!"
+NEW_PASSWORD = "Changed-Passw0rd#2"
+SYNTHETIC = "合成数据（非官方）"
+
+ACCOUNTS: dict[str, tuple[Role, str]] = {
+    "p_sijing": (Role.TOWN_OPERATOR, "310117102"),
+    "p_duty": (Role.DISTRICT_OFFICER, "310117"),
+    "p_auditor": (Role.AUDIT_ADMIN, "310117"),
+    "p_lock": (Role.TOWN_OPERATOR, "310117102"),
+    "p_pw": (Role.TOWN_OPERATOR, "310117102"),
+}
+
+
+async def _prepare(settings: Settings) -> str:
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            await seed_district(session, settings)
+            for username, (role, org) in ACCOUNTS.items():
+                await create_account(
+                    session,
+                    None,
+                    NewAccount(username=username, role=role, org_code=org, password=PASSWORD),
+                )
+            _, one_time = await create_account(
+                session,
+                None,
+                NewAccount(username="p_fresh", role=Role.TOWN_OPERATOR, org_code="310117102"),
+            )
+    finally:
+        await engine.dispose()
+    assert one_time is not None
+    return one_time
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
+    """A client of an app on a migrated, seeded SQLite database, and p_fresh's one-time password."""
+    path: Path = tmp_path_factory.mktemp("portal") / "cityops.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    settings = Settings(database_url=url, principal_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    upgrade(url)
+    one_time = asyncio.run(_prepare(settings))
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        yield client, one_time
+
+
+@pytest.fixture
+def client(portal: tuple[TestClient, str]) -> TestClient:
+    """The portal client with no session cookie."""
+    portal[0].cookies.clear()
+    return portal[0]
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
+    """Log in through the form; the client keeps the session cookie."""
+    client.cookies.clear()
+    reply = client.post("/login", data={"username": username, "password": password})
+    assert reply.status_code == 303, reply.text
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def rows_of(html: str, section: str = "") -> list[str]:
+    """The table rows of a page, or of the section with the given id."""
+    if section:
+        start = html.index(f'id="{section}"')
+        html = html[start : html.index("</section>", start)]
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    return re.findall(r"<tr.*?</tr>", body, flags=re.S)
+
+
+def test_pages_redirect_to_login_when_not_logged_in(client: TestClient) -> None:
+    assert client.get("/").headers["location"] == "/login"
+    assert client.get("/org/310117102").headers["location"] == "/login?next=/org/310117102"
+    assert client.get("/password").headers["location"] == "/login"
+    form = client.get("/login")
+    assert form.status_code == 200
+    assert "松江区城市运行管理中心" in form.text
+    assert form.headers["content-type"].startswith("text/html")
+
+
+def test_login_sets_the_same_cookie_as_the_api_and_honours_next(client: TestClient) -> None:
+    reply = client.post(
+        "/login",
+        data={"username": "p_duty", "password": PASSWORD, "next": "/org/310117102"},
+    )
+    assert reply.status_code == 303
+    assert reply.headers["location"] == "/org/310117102"
+    cookie = reply.headers["set-cookie"]
+    assert cookie.startswith("cityops_session=cos_")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert client.get("/api/v1/auth/me").json()["account"]["username"] == "p_duty"
+
+
+def test_login_never_redirects_off_site(client: TestClient) -> None:
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        reply = client.post(
+            "/login", data={"username": "p_duty", "password": PASSWORD, "next": target}
+        )
+        assert reply.headers["location"] == "/"
+
+
+def test_failed_login_shows_the_error_and_stays_recorded(client: TestClient) -> None:
+    reply = client.post("/login", data={"username": "p_lock", "password": "wrong"})
+    assert reply.status_code == 401
+    assert "用户名或密码错误" in reply.text
+    assert "cityops_session" not in reply.headers.get("set-cookie", "")
+    for _ in range(4):  # the fifth failure locks the account (login_max_failures = 5)
+        client.post("/login", data={"username": "p_lock", "password": "wrong"})
+    locked = client.post("/login", data={"username": "p_lock", "password": PASSWORD})
+    assert locked.status_code == 403
+    assert "账号已锁定" in locked.text
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "p_auditor", "password": PASSWORD}
+    ).json()["access_token"]
+    client.cookies.clear()
+    audit = client.get(
+        "/api/v1/audit",
+        params={"actor": "p_lock", "action": "auth.login", "result": "failure"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert audit.json()["total"] == 6
+
+
+def test_logout_needs_the_csrf_token(client: TestClient) -> None:
+    login(client, "p_sijing")
+    home = client.get("/")
+    refused = client.post("/logout", data={"csrf_token": "0" * 64})
+    assert refused.status_code == 403
+    assert "CSRF" in refused.text
+    assert client.post("/logout").status_code == 403
+    assert client.get("/").status_code == 200  # the session survived the forged logout
+    done = client.post("/logout", data={"csrf_token": csrf_of(home.text)})
+    assert done.status_code == 303
+    assert done.headers["location"] == "/login"
+    assert 'cityops_session=""' in done.headers["set-cookie"]
+    assert client.get("/").headers["location"] == "/login"
+
+
+def test_logout_revokes_the_token_for_the_api_too(client: TestClient) -> None:
+    login(client, "p_sijing")
+    token = client.cookies.get("cityops_session")
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)})
+    client.cookies.clear()
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
+
+
+def test_password_change_needs_the_csrf_token(client: TestClient) -> None:
+    login(client, "p_pw")
+    data = {
+        "old_password": PASSWORD,
+        "new_password": NEW_PASSWORD,
+        "confirm_password": NEW_PASSWORD,
+    }
+    refused = client.post("/password", data=data)
+    assert refused.status_code == 403
+    login(client, "p_pw")  # the old password still works
+
+
+def test_password_change_shows_policy_errors_in_chinese(client: TestClient) -> None:
+    login(client, "p_pw")
+    csrf = csrf_of(client.get("/password").text)
+    weak = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "old_password": PASSWORD,
+            "new_password": "short",
+            "confirm_password": "short",
+        },
+    )
+    assert weak.status_code == 422
+    assert "新密码至少需要 10 个字符" in weak.text
+    wrong = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "old_password": "nope",
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
+    assert wrong.status_code == 403
+    assert "当前密码不正确" in wrong.text
+    differ = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf,
+            "old_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": "x",
+        },
+    )
+    assert differ.status_code == 400
+    assert "两次输入的新密码不一致" in differ.text
+
+
+def test_required_password_change_comes_first(portal: tuple[TestClient, str]) -> None:
+    client, one_time = portal
+    client.cookies.clear()
+    reply = client.post("/login", data={"username": "p_fresh", "password": one_time})
+    assert reply.headers["location"] == "/password"
+    assert client.get("/").headers["location"] == "/password"
+    assert client.get("/org/310117102").headers["location"] == "/password"
+    form = client.get("/password")
+    assert "请先设置新密码" in form.text
+    changed = client.post(
+        "/password",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "old_password": one_time,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
+    assert changed.status_code == 303
+    home = client.get(changed.headers["location"])
+    assert home.status_code == 200
+    assert "密码已修改" in home.text
+
+
+def test_town_operator_sees_only_its_town(client: TestClient) -> None:
+    login(client, "p_sijing")
+    home = client.get("/")
+    rows = rows_of(home.text, "units")
+    assert len(rows) == 1 and "泗泾镇" in rows[0] and 'href="/org/310117102"' in rows[0]
+    assert "街镇操作员" in home.text
+    town = client.get("/org/310117102")
+    assert town.status_code == 200
+    assert len(rows_of(town.text, "children")) == 42
+    assert len(rows_of(town.text, "multigrids")) > 0
+    district = client.get("/org/310117")  # an ancestor on the way: shown, with only the own town
+    assert district.status_code == 200
+    assert [r for r in rows_of(district.text, "children") if "/org/3101171" in r] == [
+        r for r in rows_of(district.text, "children") if "310117102" in r
+    ]
+    assert len(rows_of(district.text, "children")) == 1
+
+
+def test_out_of_scope_and_unknown_units_are_html_error_pages(client: TestClient) -> None:
+    login(client, "p_sijing")
+    other = client.get("/org/310117103")
+    assert other.status_code == 403
+    assert other.headers["content-type"].startswith("text/html")
+    assert "不在您的数据范围内" in other.text
+    assert "310117103" in other.text
+    assert client.get("/org/310117103001").status_code == 403
+    assert client.get("/org/310117103M01").status_code == 403
+    unknown = client.get("/org/310117999")
+    assert unknown.status_code == 404 and "不存在" in unknown.text
+    assert client.get("/org/not-a-code").status_code == 404
+
+
+def test_audit_admin_gets_the_audit_link_and_no_org_tree(client: TestClient) -> None:
+    login(client, "p_auditor")
+    home = client.get("/")
+    assert 'href="/api/v1/audit"' in home.text
+    assert 'id="units"' not in home.text
+    assert client.get("/org/310117").status_code == 403
+    login(client, "p_duty")
+    assert 'href="/api/v1/audit"' not in client.get("/").text
+
+
+def test_synthetic_rows_carry_the_badge_and_official_rows_their_source(client: TestClient) -> None:
+    login(client, "p_duty")
+    community = client.get("/org/310117102001")
+    grids = rows_of(community.text, "children")
+    assert 3 <= len(grids) <= 7
+    assert all(SYNTHETIC in row for row in grids)
+    assert 'id="synthetic-note"' in community.text
+    assert "没有公开的网格清单" in community.text
+    town = client.get("/org/310117102")
+    assert all("NBS 2023 统计用区划代码" in row for row in rows_of(town.text, "children"))
+    assert all(SYNTHETIC in row for row in rows_of(town.text, "multigrids"))
+    multigrid = client.get("/org/310117102M01")
+    assert SYNTHETIC in multigrid.text
+    assert all("NBS 2023" in row for row in rows_of(multigrid.text, "children"))
+    home = client.get("/")
+    assert sum("1+18" in row for row in rows_of(home.text, "units")) == 18
+
+
+def test_portal_pages_send_security_headers(client: TestClient) -> None:
+    login(client, "p_duty")
+    reply = client.get("/")
+    assert "default-src 'self'" in reply.headers["content-security-policy"]
+    assert reply.headers["x-frame-options"] == "DENY"
+    assert reply.headers["cache-control"] == "no-store"
+    assert client.get("/static/portal.css").status_code == 200
+
+
+def test_api_errors_stay_problem_json_and_portal_errors_are_pages(client: TestClient) -> None:
+    html = {"accept": "text/html,application/xhtml+xml"}
+    api = client.get("/api/v1/org/310117", headers=html)
+    assert api.status_code == 401
+    assert api.headers["content-type"] == "application/problem+json"
+    assert (
+        client.get("/api/v1/nope", headers=html).headers["content-type"]
+        == "application/problem+json"
+    )
+    page = client.get("/nope", headers=html)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert client.get("/nope").headers["content-type"] == "application/problem+json"
