@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install web demo test lint typecheck pytest bench clean
 
 $(BIN)/cityops: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,17 +13,24 @@ $(BIN)/cityops: pyproject.toml
 
 install: $(BIN)/cityops
 
-demo: install
+# Front-end assets: npm packages copied/bundled into the package's static folder (never a CDN).
+WEB_OUT := src/cityops/portal/static/vendor/README.txt
+$(WEB_OUT): web/package.json web/package-lock.json web/build.mjs
+	cd web && npm ci --silent
+	node web/build.mjs
+web: $(WEB_OUT)
+
+demo: install web
 	$(BIN)/cityops demo
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install web
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -32,4 +39,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache web/node_modules src/cityops/portal/static/vendor

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from cityops import __version__
@@ -16,6 +17,7 @@ from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
 from cityops.config import Settings, get_settings
 from cityops.geo.api import router as geo_router
+from cityops.geo.crs import register_local_crs
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
@@ -66,10 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=_lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served below from bundled assets: no CDN on the government network
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    for name, definition in settings.local_crs.items():
+        register_local_crs(name, definition)
     install_problem_handlers(app)
     app.add_middleware(
         BodySizeLimit,
@@ -107,6 +111,17 @@ def _add_operational_routes(app: FastAPI) -> None:
             checks["error"] = type(exc).__name__
             ready = False
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        """Interactive API reference, from the Swagger UI files bundled at build time."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="cityops API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
 
     @app.get("/problems/{slug}", tags=["ops"], summary="Problem type", include_in_schema=False)
     async def problem_doc(slug: str) -> PlainTextResponse:

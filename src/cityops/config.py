@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
     cookie_secure: bool = Field(default=False, description="Set Secure on the session cookie.")
     synthetic_grids_per_community: tuple[int, int] = (3, 7)
+    local_crs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Local grids by name → PROJ string or WKT, e.g. the official 上海2000 "
+        'parameters as {"sh2000": "…"}; none ship because they are not public.',
+    )
 
     @property
     def is_sqlite(self) -> bool:

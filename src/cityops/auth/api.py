@@ -59,11 +59,14 @@ async def login(
     """Exchange username and password for a bearer token; the portal gets it as a cookie too."""
     settings: Settings = request.app.state.settings
     result = await service.login(session, settings, body.username, body.password, ip)
+    if result.outcome is service.LoginOutcome.LOCKED:
+        raise ProblemError(
+            403, "account-locked", "Too many failed logins; try again later.", keep_changes=True
+        )
     if result.outcome is not service.LoginOutcome.OK:
-        await session.commit()  # the failed attempt and the lockout count must persist
-        if result.outcome is service.LoginOutcome.LOCKED:
-            raise ProblemError(403, "account-locked", "Too many failed logins; try again later.")
-        raise ProblemError(401, "invalid-credentials", "Wrong username or password.")
+        raise ProblemError(
+            401, "invalid-credentials", "Wrong username or password.", keep_changes=True
+        )
     assert result.token is not None and result.account is not None
     response.set_cookie(
         SESSION_COOKIE,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -28,6 +30,8 @@ class PrincipalCache:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._loads: dict[str, asyncio.Task[Principal | None]] = {}
+        self._generation = 0  # moves on every forget, so a load begun before it is not kept
 
     def get(self, digest: str) -> Principal | None:
         """A cached principal that is still fresh."""
@@ -45,14 +49,57 @@ class PrincipalCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    async def resolve(
+        self, digest: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """The cached principal, else the one `load` reads and the cache keeps.
+
+        Requests that miss together share one load (when the entry of a busy token expires,
+        one database read instead of one per request in flight). Without a TTL nothing is
+        cached or shared: every request reads the database itself.
+        """
+        principal = self.get(digest)
+        if principal is not None:
+            return principal
+        if self.ttl <= 0:
+            return await load()
+        task = self._loads.get(digest)
+        if task is None:
+            task = asyncio.create_task(self._load(digest, load))
+            self._loads[digest] = task
+            task.add_done_callback(partial(self._loaded, digest))
+        return await asyncio.shield(task)  # a waiter that is cancelled leaves the load running
+
+    async def _load(
+        self, digest: str, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        generation = self._generation
+        principal = await load()
+        if principal is not None and generation == self._generation:
+            self.put(digest, principal)
+        return principal
+
+    def _loaded(self, digest: str, task: asyncio.Task[Principal | None]) -> None:
+        if self._loads.get(digest) is task:
+            del self._loads[digest]
+        if not task.cancelled():
+            task.exception()  # each waiter got it; do not report it again as never retrieved
+
     def forget_account(self, account_id: int) -> None:
         """Drop every cached token of an account (logout, password or role change)."""
         for digest in [d for d, (_, p) in self._entries.items() if p.account_id == account_id]:
             del self._entries[digest]
+        self._forget_loads()
 
     def clear(self) -> None:
         """Drop everything."""
         self._entries.clear()
+        self._forget_loads()
+
+    def _forget_loads(self) -> None:
+        # Loads in flight may have read the token before the change: later requests start anew.
+        self._generation += 1
+        self._loads.clear()
 
 
 def bearer_token(request: Request) -> str | None:
@@ -70,15 +117,13 @@ async def optional_principal(request: Request) -> Principal | None:
     if token is None or len(token) > 200:
         return None
     cache: PrincipalCache = request.app.state.principal_cache
-    digest = token_digest(token)
-    principal = cache.get(digest)
-    if principal is None:
+
+    async def load() -> Principal | None:
         settings: Settings = request.app.state.settings
         async with unit_of_work(sessionmaker_of(request)) as session:
-            principal = await resolve_token(session, settings, token)
-        if principal is not None:
-            cache.put(digest, principal)
-    return principal
+            return await resolve_token(session, settings, token)
+
+    return await cache.resolve(token_digest(token), load)
 
 
 async def current_principal(
@@ -107,7 +152,10 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require(*permissions: Perm) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency that admits principals whose role holds any of `permissions`."""
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+    async def check(request: Request) -> Principal:
+        # One dependency instead of the chain check → current_principal → optional_principal:
+        # the same checks in the same order, two fewer dependencies for FastAPI to solve.
+        principal = await current_principal(request, await optional_principal(request))
         if not any(principal.can(p) for p in permissions):
             wanted = " or ".join(p.value for p in permissions)
             raise Forbidden(f"your role ({principal.role}) lacks {wanted}")

@@ -190,7 +190,9 @@ async def change_password(
             actor=principal,
             client_ip=client_ip,
         )
-        raise ProblemError(403, "invalid-credentials", "The current password is wrong.")
+        raise ProblemError(
+            403, "invalid-credentials", "The current password is wrong.", keep_changes=True
+        )
     if old == new:
         raise ProblemError(
             422,

@@ -34,6 +34,7 @@ from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from pyproj.enums import TransformDirection
 from pyproj.exceptions import CRSError as ProjCRSError
+from pyproj.exceptions import ProjError
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -180,9 +181,12 @@ def unregister_local_crs(name: str) -> None:
 
 def _check_usable(key: str, definition: str) -> None:
     """Refuse a definition that cannot carry a point of central Shanghai there and back."""
-    transformer = _transformer("EPSG:4326", definition)
-    x, y = transformer.transform(121.47, 31.23)
-    lon, lat = transformer.transform(x, y, direction=TransformDirection.INVERSE)
+    try:
+        transformer = _transformer("EPSG:4326", definition)
+        x, y = transformer.transform(121.47, 31.23)
+        lon, lat = transformer.transform(x, y, direction=TransformDirection.INVERSE)
+    except (ProjCRSError, ProjError) as exc:
+        raise CRSError(f"local CRS {key!r}: PROJ cannot transform to it: {exc}") from exc
     if not all(map(math.isfinite, (x, y, lon, lat))) or abs(lon - 121.47) + abs(lat - 31.23) > 1e-6:
         raise CRSError(f"local CRS {key!r} cannot transform a point in Shanghai and back")
 

@@ -68,9 +68,12 @@ class ProblemError(Exception):
         *,
         errors: Sequence[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        keep_changes: bool = False,
         **extensions: Any,
     ) -> None:
         super().__init__(detail or slug)
+        # keep_changes: the request still commits (a failed login's audit row and lockout count).
+        self.keep_changes = keep_changes
         self.status = status
         self.slug = slug
         self.detail = detail

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cityops.kit.db import unit_of_work
+from cityops.kit.errors import ProblemError
 
 #: The largest id or offset the API takes: a signed 32-bit integer, which every backend stores.
 MAX_INT = 2**31 - 1
@@ -23,9 +23,18 @@ def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    # The request is the unit of work: commit once, before the response goes out.
-    async with unit_of_work(sessionmaker_of(request)) as session:
-        yield session
+    # The request is the unit of work: commit once, before the response goes out. A refusal
+    # that must leave a trace (ProblemError(keep_changes=True)) commits what it recorded.
+    async with sessionmaker_of(request)() as session:
+        try:
+            yield session
+        except ProblemError as exc:
+            await (session.commit() if exc.keep_changes else session.rollback())
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
 
 
 #: Inject a session whose commit happens before the response is sent (scope="function").

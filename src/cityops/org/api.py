@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
+from pydantic import BaseModel
 
 from cityops.auth import audit
 from cityops.auth.deps import require
@@ -33,17 +35,25 @@ router = APIRouter(prefix="/api/v1/org", tags=["org"])
 Reader = Annotated[Principal, Depends(require(Perm.ORG_READ))]
 MAX_GRID_FILE = 20 * 1024 * 1024
 TREE_LEVELS = [lv for lv in OrgLevel if lv != OrgLevel.MULTIGRID]
+MAX_CACHED_PAGES = 1024  # rendered children pages kept per snapshot (scope × unit × page)
 
 
 async def _tree(request: Request) -> OrgTree:
+    """The current snapshot; awaited in the endpoints rather than injected, one dependency less."""
     cache: OrgTreeCache = request.app.state.org_tree
     return await cache.current()
 
 
-Tree = Annotated[OrgTree, Depends(_tree)]
-
-
 def _read(tree: OrgTree, node: OrgNode) -> OrgUnitRead:
+    """The API view of a unit; it depends on the snapshot only, so it is built once per tree."""
+    key = ("read", node.code)
+    read: OrgUnitRead | None = tree.memo.get(key)
+    if read is None:
+        read = tree.memo[key] = _build_read(tree, node)
+    return read
+
+
+def _build_read(tree: OrgTree, node: OrgNode) -> OrgUnitRead:
     return OrgUnitRead(
         code=node.code,
         name=node.name,
@@ -60,6 +70,37 @@ def _read(tree: OrgTree, node: OrgNode) -> OrgUnitRead:
     )
 
 
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def _dump(model: BaseModel) -> bytes:
+    """What FastAPI sends for a `response_model`: the model dumped by alias."""
+    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+
+
+def _cached_json(
+    tree: OrgTree,
+    kind: str,
+    key: Hashable,
+    build: Callable[[], BaseModel],
+    limit: int | None = None,
+) -> Response:
+    """The JSON of a model built from the snapshot alone, rendered once per tree.
+
+    The answer is byte for byte what returning the model would send; hot reads skip building
+    and serialising it. `limit` bounds a cache whose keys callers choose, oldest dropped first.
+    """
+    cache: dict[Hashable, bytes] = tree.memo.setdefault(kind, {})
+    body = cache.get(key)
+    if body is None:
+        body = _dump(build())
+        if limit is not None and len(cache) >= limit:
+            del cache[next(iter(cache))]
+        cache[key] = body
+    return _json(body)
+
+
 def _visible(tree: OrgTree, principal: Principal, code: str) -> OrgNode:
     """The node if the caller may see it: inside the scope, or an ancestor on its path."""
     node = tree.get(code)
@@ -73,12 +114,13 @@ def _visible(tree: OrgTree, principal: Principal, code: str) -> OrgNode:
 @router.get("", response_model=OrgSearchResult, summary="Search units by name")
 async def search_units(
     principal: Reader,
-    tree: Tree,
+    request: Request,
     q: Annotated[str, Query(min_length=1, max_length=64, description="Part of a name")],
     under: Annotated[str, Query(pattern=r"^[0-9A-Z]{0,24}$")] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OrgSearchResult:
     """Units inside your scope whose name contains `q`, optionally under a code."""
+    tree = await _tree(request)
     hits = tree.search(q, principal.scope, under=under, limit=limit)
     return OrgSearchResult(items=[_read(tree, n) for n in hits], total=len(hits))
 
@@ -94,41 +136,51 @@ async def list_releases(
 
 
 @router.get("/{code}", response_model=OrgUnitRead, summary="One unit")
-async def get_unit(code: OrgCodePath, principal: Reader, tree: Tree) -> OrgUnitRead:
+async def get_unit(code: OrgCodePath, principal: Reader, request: Request) -> Response:
     """One unit with its path; ancestors of your scope are readable, siblings are not."""
-    return _read(tree, _visible(tree, principal, code))
+    tree = await _tree(request)
+    node = _visible(tree, principal, code)
+    return _cached_json(tree, "unit-json", node.code, lambda: _read(tree, node))
 
 
 @router.get("/{code}/children", response_model=OrgChildren, summary="Children of a unit")
 async def list_children(
     code: OrgCodePath,
     principal: Reader,
-    tree: Tree,
+    request: Request,
     q: Annotated[str, Query(max_length=64, description="Part of a name")] = "",
     level: Annotated[list[OrgLevel] | None, Query(description="Only these levels")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> OrgChildren:
+) -> Response:
     """The children you may see. Multi-grid units (an overlay) appear only with level=multigrid."""
+    tree = await _tree(request)
     node = _visible(tree, principal, code)
     levels = [lv.value for lv in (level or TREE_LEVELS)]
-    children = tree.children(code, principal.scope, levels=levels, q=q)
-    page = children[offset : offset + limit]
-    return OrgChildren(
-        parent=_read(tree, node),
-        items=[_read(tree, n) for n in page],
-        total=len(children),
-        limit=limit,
-        offset=offset,
-    )
+
+    def build() -> OrgChildren:
+        children = tree.children(code, principal.scope, levels=levels, q=q)
+        page = children[offset : offset + limit]
+        return OrgChildren(
+            parent=_read(tree, node),
+            items=[_read(tree, n) for n in page],
+            total=len(children),
+            limit=limit,
+            offset=offset,
+        )
+
+    if q:  # searches vary too much to be worth keeping
+        return _json(_dump(build()))
+    key = (code, principal.scope.prefixes, frozenset(levels), limit, offset)
+    return _cached_json(tree, "children-json", key, build, limit=MAX_CACHED_PAGES)
 
 
 @router.get("/{code}/departments", response_model=list[DepartmentRead], summary="Departments")
 async def list_departments(
-    code: OrgCodePath, principal: Reader, tree: Tree, session: DbSession
+    code: OrgCodePath, principal: Reader, request: Request, session: DbSession
 ) -> list[DepartmentRead]:
     """Functional departments (职能部门) owned by a unit."""
-    _visible(tree, principal, code)
+    _visible(await _tree(request), principal, code)
     rows = await OrgRepository(session).departments(principal.scope, org_code=code)
     return [DepartmentRead.model_validate(r) for r in rows]
 

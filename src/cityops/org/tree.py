@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,11 +33,16 @@ class OrgNode:
 
 @dataclass(slots=True)
 class OrgTree:
-    """Nodes by code and children by parent, built once per version."""
+    """Nodes by code and children by parent, built once per version.
+
+    `memo` holds values derived from this snapshot alone (such as the API's view of a unit),
+    so they are computed once per version and dropped with the snapshot.
+    """
 
     version: str
     nodes: dict[str, OrgNode] = field(default_factory=dict)
     children_of: dict[str, list[str]] = field(default_factory=dict)
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, version: str, units: Iterable[OrgUnit]) -> OrgTree:

@@ -1,235 +1,37 @@
-"""Portal pages: login, logout, password change, the home page and the org unit pages."""
+"""Portal pages of the org tree (the home page and unit pages), and mounting the portal."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from cityops.auth import service
-from cityops.auth.passwords import MIN_LENGTH
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.config import Settings
-from cityops.kit.db import unit_of_work
-from cityops.kit.errors import ProblemError
-from cityops.kit.web import client_ip, sessionmaker_of
 from cityops.org.models import OrgLevel
 from cityops.org.schemas import CODE_PATTERN
-from cityops.org.tree import OrgTree, OrgTreeCache
-from cityops.portal import views
-from cityops.portal.render import (
-    STATIC_DIR,
-    error_page,
-    frame,
-    install_html_errors,
-    render,
-)
-from cityops.portal.session import (
-    CSRF_FIELD,
-    clear_session_cookie,
-    csrf_valid,
-    portal_principal,
-    safe_next,
-    set_session_cookie,
-)
+from cityops.org.tree import OrgTree
+from cityops.portal import auth_pages, views
+from cityops.portal.gate import gate, settings_of, tree_of
+from cityops.portal.render import STATIC_DIR, error_page, frame, install_html_errors, render
 
 router = APIRouter(include_in_schema=False)
 
-MAX_USERNAME = 64
-MAX_PASSWORD = 256
 NOTICES = {"password-changed": "密码已修改。其他设备上的登录已失效。"}
-PASSWORD_RULES = (
-    f"至少 {MIN_LENGTH} 个字符；包含小写字母、大写字母、数字、符号中的至少三类；不得包含用户名。"
-)
-_POLICY_TEXTS = {
-    f"at least {MIN_LENGTH} characters": f"新密码至少需要 {MIN_LENGTH} 个字符",
-    "at least three of: lower case, upper case, digits, symbols": (
-        "新密码需包含小写字母、大写字母、数字、符号中的至少三类"
-    ),
-    "must not contain the username": "新密码不得包含用户名",
-    f"at most {MAX_PASSWORD} characters": f"新密码不能超过 {MAX_PASSWORD} 个字符",
-    "same as old": "新密码不能与当前密码相同",
-}
 _CODE = re.compile(CODE_PATTERN)
-
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-
-
-async def _tree(request: Request) -> OrgTree:
-    cache: OrgTreeCache = request.app.state.org_tree
-    return await cache.current()
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    path = request.url.path
-    target = "/login" if path == "/" else f"/login?next={quote(path, safe='/')}"
-    return RedirectResponse(target, status_code=303)
-
-
-async def _gate(request: Request) -> Principal | Response:
-    """The logged-in caller, or the redirect to log in (or to change the password first)."""
-    principal = await portal_principal(request)
-    if principal is None:
-        return _to_login(request)
-    if principal.must_change_password:
-        return RedirectResponse("/password", status_code=303)
-    return principal
-
-
-async def _csrf_refused(request: Request, principal: Principal | None) -> Response:
-    page = frame(request, await _tree(request), principal)
-    return error_page(page, 403, "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试。")
-
-
-@router.get("/login")
-async def login_form(
-    request: Request, next_path: Annotated[str, Query(alias="next")] = ""
-) -> Response:
-    """Show the login form (or go home when already logged in)."""
-    if await portal_principal(request) is not None:
-        return RedirectResponse(safe_next(next_path), status_code=303)
-    page = frame(request, await _tree(request))
-    return render("login.html", page, {"error": None, "username": "", "next": safe_next(next_path)})
-
-
-@router.post("/login")
-async def login_submit(
-    request: Request,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next_path: Annotated[str, Form(alias="next")] = "",
-) -> Response:
-    """Check the credentials, set the session cookie and go on; failures stay recorded."""
-    settings = _settings(request)
-    target = safe_next(next_path)
-    username = username.strip()
-    page = frame(request, await _tree(request))
-
-    def refuse(status: int, error: str) -> Response:
-        context = {"error": error, "username": username[:MAX_USERNAME], "next": target}
-        return render("login.html", page, context, status=status)
-
-    if not username or not password:
-        return refuse(400, "请输入用户名和密码。")
-    if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
-        return refuse(401, "用户名或密码错误。")
-    # The unit of work commits on a refused login too: the audit row and lockout count persist.
-    async with unit_of_work(sessionmaker_of(request)) as session:
-        result = await service.login(session, settings, username, password, client_ip(request))
-    if result.outcome is service.LoginOutcome.LOCKED:
-        return refuse(403, "账号已锁定：连续登录失败次数过多，请稍后再试或联系管理员解锁。")
-    if result.outcome is not service.LoginOutcome.OK:
-        return refuse(401, "用户名或密码错误。")
-    assert result.token is not None and result.account is not None
-    where = "/password" if result.account.must_change_password else target
-    response = RedirectResponse(where, status_code=303)
-    set_session_cookie(response, settings, result.token, result.expires_in)
-    return response
-
-
-@router.post("/logout")
-async def logout(request: Request, csrf: Csrf = "") -> Response:
-    """End the session: revoke its token, clear the cookie, back to the login form."""
-    principal = await portal_principal(request)
-    if principal is not None:
-        if not csrf_valid(request, csrf):
-            return await _csrf_refused(request, principal)
-        async with unit_of_work(sessionmaker_of(request)) as session:
-            await service.logout(session, principal, client_ip(request))
-        request.app.state.principal_cache.forget_account(principal.account_id)
-    response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response)
-    return response
-
-
-@router.get("/password")
-async def password_form(request: Request) -> Response:
-    """Show the form to change one's own password."""
-    principal = await portal_principal(request)
-    if principal is None:
-        return _to_login(request)
-    return _password_page(request, principal, await _tree(request), [], 200)
-
-
-def _password_page(
-    request: Request, principal: Principal, tree: OrgTree, errors: list[str], status: int
-) -> Response:
-    context = {
-        "errors": errors,
-        "rules": PASSWORD_RULES,
-        "forced": principal.must_change_password,
-    }
-    return render("password.html", frame(request, tree, principal), context, status=status)
-
-
-@router.post("/password")
-async def password_submit(
-    request: Request,
-    csrf: Csrf = "",
-    old_password: Annotated[str, Form()] = "",
-    new_password: Annotated[str, Form()] = "",
-    confirm_password: Annotated[str, Form()] = "",
-) -> Response:
-    """Change one's own password; policy errors are shown in Chinese."""
-    principal = await portal_principal(request)
-    if principal is None:
-        return _to_login(request)
-    if not csrf_valid(request, csrf):
-        return await _csrf_refused(request, principal)
-    tree = await _tree(request)
-    if not old_password or not new_password:
-        return _password_page(request, principal, tree, ["请填写当前密码和新密码。"], 400)
-    if new_password != confirm_password:
-        return _password_page(request, principal, tree, ["两次输入的新密码不一致。"], 400)
-    if len(old_password) > MAX_PASSWORD or len(new_password) > MAX_PASSWORD:
-        return _password_page(
-            request, principal, tree, [_POLICY_TEXTS["at most 256 characters"]], 422
-        )
-    refused: ProblemError | None = None
-    # Caught inside the unit of work so that a refused attempt's audit row is committed.
-    async with unit_of_work(sessionmaker_of(request)) as session:
-        try:
-            await service.change_password(
-                session, principal, old_password, new_password, client_ip(request)
-            )
-        except ProblemError as exc:
-            refused = exc
-    if refused is not None:
-        return _password_page(request, principal, tree, _password_errors(refused), refused.status)
-    request.app.state.principal_cache.forget_account(principal.account_id)
-    return RedirectResponse("/?notice=password-changed", status_code=303)
-
-
-def _password_errors(exc: ProblemError) -> list[str]:
-    if exc.slug == "invalid-credentials":
-        return ["当前密码不正确。"]
-    messages = [str(e.get("msg", "")) for e in exc.errors or []]
-    return [_POLICY_TEXTS.get(m, f"新密码不符合密码策略（{m}）") for m in messages] or [
-        "新密码不符合密码策略。"
-    ]
 
 
 @router.get("/")
 async def home(request: Request, notice: str = "") -> Response:
     """The home page: who is logged in and the district's units in the caller's scope."""
-    gate = await _gate(request)
-    if not isinstance(gate, Principal):
-        return gate
-    principal = gate
-    tree = await _tree(request)
+    principal = await gate(request)
+    if not isinstance(principal, Principal):
+        return principal
+    tree = await tree_of(request)
     page = frame(request, tree, principal)
-    root = tree.get(_settings(request).district_code)
+    root = tree.get(settings_of(request).district_code)
     can_read = principal.can(Perm.ORG_READ)
     rows = views.child_rows(tree, principal.scope, root.code) if root and can_read else []
     stats = views.scope_stats(tree, principal.scope) if can_read else []
@@ -248,7 +50,7 @@ async def home(request: Request, notice: str = "") -> Response:
 
 
 def _division_year(request: Request, tree: OrgTree) -> int | None:
-    root = tree.get(_settings(request).district_code)
+    root = tree.get(settings_of(request).district_code)
     return root.division_year if root else None
 
 
@@ -262,11 +64,10 @@ def _unit_path(tree: OrgTree, code: str) -> str:
 @router.get("/org/{code}")
 async def org_unit(request: Request, code: str) -> Response:
     """One unit: its path, children, 多格合一 units, and where each row's data comes from."""
-    gate = await _gate(request)
-    if not isinstance(gate, Principal):
-        return gate
-    principal = gate
-    tree = await _tree(request)
+    principal = await gate(request)
+    if not isinstance(principal, Principal):
+        return principal
+    tree = await tree_of(request)
     page = frame(request, tree, principal)
     node = tree.get(code) if _CODE.fullmatch(code) else None
     if node is None:
@@ -305,6 +106,7 @@ async def org_unit(request: Request, code: str) -> Response:
 
 def mount_portal(app: FastAPI) -> None:
     """Add the portal's routes, its static files at /static and HTML error pages."""
+    app.include_router(auth_pages.router)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_html_errors(app)

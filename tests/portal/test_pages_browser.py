@@ -1,0 +1,206 @@
+"""The portal in real headless Chromium against a real `cityops serve` process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("CITYOPS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OPERATOR = "op_sijing"
+PASSWORD = "Browser-Passw0rd!"
+SYNTHETIC = "合成数据（非官方）"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+def _cityops() -> str:
+    local = Path(sys.executable).parent / "cityops"
+    found = str(local) if local.exists() else shutil.which("cityops")
+    assert found, "the cityops command is not installed"
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"cityops serve exited with {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as reply:  # noqa: S310
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail("cityops serve did not become ready")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server on a free port over a migrated, seeded SQLite DB with a town operator."""
+    workdir = tmp_path_factory.mktemp("browser")
+    cityops = _cityops()
+    env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/cityops.db"}
+    for args in (["migrate"], ["seed"]):
+        subprocess.run([cityops, *args], cwd=workdir, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [cityops, "user", "create", OPERATOR, "--role", "town_operator", "--org", "310117102",
+         "--name", "泗泾镇测试操作员"],
+        cwd=workdir, env=env, check=True, capture_output=True, input=f"{PASSWORD}\n".encode(),
+    )  # fmt: skip
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [cityops, "serve", "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=log
+        )
+        try:
+            _wait_ready(base, process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+
+@dataclass
+class Session:
+    """A browser context and page that remember every URL requested."""
+
+    context: Any
+    page: Any
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def session(browser: Any, server: str) -> Iterator[Session]:
+    """A fresh browser context (no cookies) recording its requests."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN")
+    recorded = Session(context, context.new_page())
+    context.on("request", lambda request: recorded.requests.append(request.url))
+    yield recorded
+    context.close()
+    outside = [url for url in recorded.requests if not url.startswith(f"{server}/")]
+    assert recorded.requests and not outside, f"requests left 127.0.0.1: {outside}"
+
+
+def _login(page: Any, base: str, password: str) -> Any:
+    page.goto(f"{base}/login")
+    page.fill("#username", OPERATOR)
+    page.fill("#password", password)
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("button[type=submit]")
+    return posted.value
+
+
+def test_town_operator_walks_the_tree_and_logs_out(session: Session, server: str) -> None:
+    page = session.page
+    page.goto(f"{server}/")
+    assert page.url == f"{server}/login"
+
+    refused = _login(page, server, "Wrong-Passw0rd!")
+    assert refused.status == 401
+    assert "用户名或密码错误" in page.locator("#login-error").inner_text()
+
+    assert _login(page, server, PASSWORD).status == 303
+    page.wait_for_url(f"{server}/")
+    cookie = next(c for c in session.context.cookies() if c["name"] == "cityops_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.locator(".brand-title").inner_text() == "松江区城市运行管理中心"
+    assert "泗泾镇测试操作员" in page.locator(".user").inner_text()
+    units = page.locator("#units tbody tr")
+    assert units.count() == 1
+    assert "泗泾镇" in units.first.inner_text() and "1+18" in units.first.inner_text()
+
+    page.locator("#units a", has_text="泗泾镇").click()
+    page.wait_for_url(f"{server}/org/310117102")
+    assert page.locator(".crumbs li").all_inner_texts() == ["首页", "松江区", "泗泾镇"]
+    assert page.locator("#children tbody tr").count() == 42
+    multigrids = page.locator("#multigrids tbody tr")
+    assert multigrids.count() > 0
+    for i in range(multigrids.count()):
+        assert SYNTHETIC in multigrids.nth(i).inner_text()
+
+    first = page.locator("#children tbody tr").first.locator("td.name a")
+    name = first.inner_text()
+    first.click()
+    page.wait_for_url(f"{server}/org/310117102001")
+    assert page.locator("h1").inner_text() == name
+    grids = page.locator("#children tbody tr")
+    assert 3 <= grids.count() <= 7
+    for i in range(grids.count()):
+        badge = grids.nth(i).locator(".badge-synthetic")
+        assert badge.is_visible() and badge.inner_text() == SYNTHETIC
+    assert page.locator("#synthetic-note").is_visible()
+
+    forbidden = page.goto(f"{server}/org/310117103")
+    assert forbidden is not None and forbidden.status == 403
+    assert page.locator("h1").inner_text() == "无权访问"
+    assert "不在您的数据范围内" in page.locator(".error-message").inner_text()
+
+    page.goto(f"{server}/")
+    page.click("text=退出登录")
+    page.wait_for_url(f"{server}/login")
+    assert not [c for c in session.context.cookies() if c["name"] == "cityops_session"]
+    page.goto(f"{server}/")
+    assert page.url == f"{server}/login"
+
+
+def test_pages_fit_a_phone_screen(session: Session, server: str) -> None:
+    page = session.page
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, server, PASSWORD)
+    page.wait_for_url(f"{server}/")
+    for path in ("/", "/org/310117102", "/org/310117102001"):
+        page.goto(f"{server}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than a phone screen"
+        assert page.locator(".brand-title").is_visible()
+        assert page.locator("text=退出登录").is_visible()

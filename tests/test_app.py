@@ -1,0 +1,32 @@
+"""The application shell: health, readiness, problem type pages and the self-hosted API docs."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["ready"] is True
+    assert ready.json()["org_units"] > 2000
+
+
+def test_api_docs_load_only_bundled_assets(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/vendor/swagger-ui/swagger-ui.css").status_code == 200
+    assert client.get("/openapi.json").json()["info"]["title"] == "cityops"
+
+
+def test_every_problem_type_has_a_page(client: TestClient) -> None:
+    reply = client.get("/problems/out-of-scope")
+    assert reply.status_code == 200
+    assert "data scope" in reply.text
+    missing = client.get("/problems/no-such-problem")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
