@@ -15,7 +15,7 @@ install: $(BIN)/cityops
 
 # Front-end assets: npm packages copied/bundled into the package's static folder (never a CDN).
 WEB_OUT := src/cityops/portal/static/vendor/README.txt
-$(WEB_OUT): web/package.json web/package-lock.json web/build.mjs
+$(WEB_OUT): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
 	cd web && npm ci --silent
 	node web/build.mjs
 web: $(WEB_OUT)

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -141,6 +142,20 @@ class Server:
         text = self.log.read_text("utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def log_summary(self) -> dict[str, Any]:
+        """Statuses of the access log and the errors the server logged, by message."""
+        text = self.log.read_text("utf-8", errors="replace")
+        statuses = Counter(re.findall(r'" (\d{3}) ', text))
+        errors = Counter(
+            line[:160] for line in re.findall(r"^(?:\w+\.)*\w*(?:Error|Exception): .*$", text, re.M)
+        )
+        return {
+            "statuses": dict(sorted(statuses.items())),
+            # one per request that failed with an exception, whether or not its client waited
+            "unhandled_exceptions": text.count("Exception in ASGI application"),
+            "error_messages": [message for message, _ in errors.most_common(3)],
+        }
+
     def stop(self) -> None:
         """Stop gracefully (SIGINT, as Ctrl-C), then kill if it lingers."""
         if self.proc.poll() is None:
@@ -161,8 +176,8 @@ class WrkRun:
     """What one wrk run measured."""
 
     requests_per_s: float
-    p50_ms: float
-    p99_ms: float
+    p50_ms: float | None  # None when no request completed
+    p99_ms: float | None
     requests: int
     non_2xx: int
     socket_errors: dict[str, int]
@@ -198,8 +213,8 @@ def parse_wrk(output: str, seconds: float) -> WrkRun:
     )
     return WrkRun(
         requests_per_s=float(rps.group(1)),
-        p50_ms=_ms(p50.group(1)),
-        p99_ms=_ms(p99.group(1)),
+        p50_ms=_ms(p50.group(1)) if int(total.group(1)) else None,
+        p99_ms=_ms(p99.group(1)) if int(total.group(1)) else None,
         requests=int(total.group(1)),
         non_2xx=int(non2xx.group(1)) if non2xx else 0,
         socket_errors=errors,
@@ -334,17 +349,26 @@ class Summary:
     """Medians over the rounds of one target."""
 
     requests_per_s: float
-    p50_ms: float
-    p99_ms: float
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
 
 
 def summarise(runs: list[WrkRun]) -> Summary:
-    """The median of each figure over the rounds."""
+    """The median of each figure over the rounds (latencies of runs that completed requests)."""
     return Summary(
         statistics.median(r.requests_per_s for r in runs),
-        statistics.median(r.p50_ms for r in runs),
-        statistics.median(r.p99_ms for r in runs),
+        _median([r.p50_ms for r in runs]),
+        _median([r.p99_ms for r in runs]),
     )
+
+
+def _ms_text(value: float | None, width: int = 8) -> str:
+    return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
 
 
 def credentials(workdir: Path) -> dict[str, str]:
@@ -483,7 +507,9 @@ def _mark(ratio: float) -> str:
     return "PASS" if ratio >= GOAL else "BELOW"
 
 
-def render(workloads: list[Workload], db: Database, opts: Any) -> tuple[str, list[dict[str, Any]]]:
+def render(
+    workloads: list[Workload], db: Database, opts: Any, load: dict[str, float]
+) -> tuple[str, list[dict[str, Any]]]:
     """The table and the per-workload records for the JSON file."""
     head = (
         f"{'workload':<26} {'cityops req/s':>13} {'p50 ms':>8} {'p99 ms':>8}   "
@@ -502,7 +528,7 @@ def render(workloads: list[Workload], db: Database, opts: Any) -> tuple[str, lis
         }
         for target in w.targets[1:]:
             floor = summarise(w.runs[target.label])
-            ratio = city.requests_per_s / floor.requests_per_s
+            ratio = city.requests_per_s / floor.requests_per_s if floor.requests_per_s else 0.0
             if target.label == "floor" and w.key == "login":
                 title, mark = "login (floor: 1 Argon2id)", _mark(ratio)
             elif target.label == "floor_json":
@@ -510,9 +536,9 @@ def render(workloads: list[Workload], db: Database, opts: Any) -> tuple[str, lis
             else:
                 title, mark = w.title, _mark(ratio)
             lines.append(
-                f"{title:<26} {city.requests_per_s:>13.1f} {city.p50_ms:>8.2f} "
-                f"{city.p99_ms:>8.2f}   {floor.requests_per_s:>11.1f} {floor.p50_ms:>8.2f} "
-                f"{floor.p99_ms:>8.2f}   {ratio:>6.3f}  {mark}"
+                f"{title:<26} {city.requests_per_s:>13.1f} {_ms_text(city.p50_ms)} "
+                f"{_ms_text(city.p99_ms)}   {floor.requests_per_s:>11.1f} "
+                f"{_ms_text(floor.p50_ms)} {_ms_text(floor.p99_ms)}   {ratio:>6.3f}  {mark}"
             )
             record[target.label] = {
                 "path": target.path,
@@ -525,15 +551,18 @@ def render(workloads: list[Workload], db: Database, opts: Any) -> tuple[str, lis
         records.append(record)
     loop, http_impl = loop_and_http()
     notes = [
-        f"backend: {db.shown}; {opts.rounds} rounds of {opts.duration:g}s per target, "
-        f"alternating cityops/floor; medians shown; wrk -t{opts.threads} -c{opts.connections}.",
+        f"backend: {db.shown}; {opts.rounds} rounds of {opts.duration:g}s per target "
+        f"({opts.login_duration:g}s for logins), alternating cityops/floor; medians shown; "
+        f"wrk -t{opts.threads} -c{opts.connections}.",
         f"Both servers: uvicorn {version('uvicorn')}, 1 worker, loop={loop}, http={http_impl}, "
         "proxy headers, access log on (to a file).",
         f"wrk and the server under test share this machine's {os.cpu_count()} CPU cores; the "
-        "other server idles meanwhile. Read the ratios, not the absolute figures.",
+        "other server idles meanwhile. Read the ratios, not the absolute figures. "
+        f"1-minute load average at start {load['start']:.1f}, at end {load['end']:.1f}.",
         "The login floor does one Argon2id verify (argon2-cffi PasswordHasher() defaults, as "
         "cityops) and returns the captured login JSON; cityops also writes a session row and an "
-        "audit row and updates the account per login.",
+        "audit row and updates the account per login. Both verify on the event loop; cityops's "
+        "database steps after the hash then wait behind the other clients' hashes.",
         "'login vs pure-JSON floor' compares with the same floor minus the hash: shown for "
         "scale, not held to the goal.",
     ]
@@ -549,6 +578,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="cityops org-tree reads and logins vs a bare-FastAPI floor (wrk)."
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument(
+        "--login-duration",
+        type=float,
+        default=None,
+        help="seconds per login run (default: --duration); with the hash on the event loop "
+        "cityops answers 50 queued logins in a burst after ~50 hashes, so short runs see few",
+    )
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--rounds", type=int, default=2, help="runs per target; median shown")
@@ -561,11 +597,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     opts = parser.parse_args(argv)
-    if not (1 <= opts.duration <= 120 and 1 <= opts.rounds <= 5 and 0 <= opts.warmup <= 30):
-        parser.error("keep --duration in 1..120, --rounds in 1..5, --warmup in 0..30")
+    if opts.login_duration is None:
+        opts.login_duration = opts.duration
+    if not (
+        1
+        <= min(opts.duration, opts.login_duration)
+        <= max(opts.duration, opts.login_duration)
+        <= 120
+    ):
+        parser.error("keep --duration and --login-duration in 1..120 seconds")
+    if not (1 <= opts.rounds <= 5 and 0 <= opts.warmup <= 30):
+        parser.error("keep --rounds in 1..5 and --warmup in 0..30")
     if not (1 <= opts.connections <= 1000 and 1 <= opts.threads <= opts.connections):
         parser.error("--connections in 1..1000 and --threads in 1..connections")
     return opts
+
+
+def source_state() -> dict[str, Any]:
+    """The commit measured and whether the working tree differs from it (read-only git)."""
+    root = BENCH_DIR.parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # status must not even refresh the index
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {"commit": commit, "uncommitted_changes": bool(dirty)}
 
 
 def cityops_command() -> str:
@@ -585,6 +656,7 @@ def main(argv: list[str] | None = None) -> int:
         print(WRK_INSTALL_HINT, file=sys.stderr)
         return 2
     started = time.monotonic()
+    load = {"start": os.getloadavg()[0]}
     workdir = Path(tempfile.mkdtemp(prefix="cityops-bench-"))
     servers: list[Server] = []
     try:
@@ -593,14 +665,17 @@ def main(argv: list[str] | None = None) -> int:
             env["CITYOPS_DATABASE_URL"] = db.url
             cityops = cityops_command()
             print(f"preparing cityops on {db.shown} (cityops demo --no-serve) …", flush=True)
-            subprocess.run(
+            demo = subprocess.run(
                 [cityops, "demo", "--no-serve"],
                 cwd=workdir,
                 env=env,
-                check=True,
                 timeout=600,
                 capture_output=True,
+                text=True,
+                check=False,
             )
+            if demo.returncode != 0:
+                raise RuntimeError(f"cityops demo --no-serve failed:\n{demo.stderr[-3000:]}")
             passwords = credentials(workdir)
             city = Server("cityops", [cityops, "serve"], workdir, env)
             servers.append(city)
@@ -623,7 +698,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"floor answers are byte-identical to cityops's; town page has {towns} units.\n"
                 f"cityops on :{city.port}, floor on :{floor.port}; "
-                f"{opts.rounds} rounds x {opts.duration:g}s per target.",
+                f"{opts.rounds} rounds x {opts.duration:g}s per target "
+                f"({opts.login_duration:g}s for logins).",
                 flush=True,
             )
             ports = {"cityops": city, "floor": floor}
@@ -631,37 +707,47 @@ def main(argv: list[str] | None = None) -> int:
 
             def measure(target: Target, seconds: float) -> WrkRun:
                 server = ports[target.server]
-                run = run_wrk(
-                    wrk, server.port, target.path, target.script, target.args,
-                    seconds=seconds, opts=opts,
-                )  # fmt: skip
+                args = (wrk, server.port, target.path, target.script, target.args)
+                run = run_wrk(*args, seconds=seconds, opts=opts)
                 server.settle(probe[target.server])
                 return run
 
-            if opts.warmup:
+            if opts.warmup:  # logins need none: they are primed above, the hash dominates
                 for w in workloads:
-                    for target in w.targets:
+                    for target in w.targets if w.method == "GET" else ():
                         measure(target, opts.warmup)
             for rnd in range(1, opts.rounds + 1):
                 for w in workloads:
                     for target in w.targets:
-                        run = measure(target, opts.duration)
+                        seconds = opts.duration if w.method == "GET" else opts.login_duration
+                        run = measure(target, seconds)
                         w.runs.setdefault(target.label, []).append(run)
-                        flaw = ""
+                        flaw = "  NO REQUEST COMPLETED" if run.requests == 0 else ""
                         if run.non_2xx or any(run.socket_errors.values()):
                             flaw = f"  non-2xx={run.non_2xx} socket errors={run.socket_errors}"
                         print(
                             f"  round {rnd} {w.key:<18} {target.label:<10} "
-                            f"{run.requests_per_s:>9.1f} req/s  p50 {run.p50_ms:>8.2f} ms  "
-                            f"p99 {run.p99_ms:>8.2f} ms{flaw}",
+                            f"{run.requests_per_s:>9.1f} req/s  p50 {_ms_text(run.p50_ms)} ms  "
+                            f"p99 {_ms_text(run.p99_ms)} ms{flaw}",
                             flush=True,
                         )
             for server in reversed(servers):
                 server.stop()
             servers.clear()
-            table, records = render(workloads, db, opts)
+            logs = {"cityops": city.log_summary(), "floor": floor.log_summary()}
+            load["end"] = os.getloadavg()[0]
+            table, records = render(workloads, db, opts, load)
             print(f"\ncityops foundation benchmark ({db.backend})\n")
             print(table)
+            for name, summary in logs.items():
+                line = f"* {name} log: responses by status {summary['statuses']}"
+                if summary["unhandled_exceptions"]:
+                    line += (
+                        f"; {summary['unhandled_exceptions']} requests failed with an exception "
+                        f"(500, or dropped when the client had gone), e.g. "
+                        f"{summary['error_messages'][0]!r}"
+                    )
+                print(line)
             RESULTS_DIR.mkdir(exist_ok=True)
             out = RESULTS_DIR / f"foundation-{db.backend}.json"
             loop, http_impl = loop_and_http()
@@ -673,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
                 "goal_ratio": GOAL,
                 "settings": {
                     "duration_s": opts.duration,
+                    "login_duration_s": opts.login_duration,
                     "connections": opts.connections,
                     "wrk_threads": opts.threads,
                     "rounds": opts.rounds,
@@ -680,6 +767,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 "machine": {
                     "cpu_count": os.cpu_count(),
+                    "load_average_1min": load,
                     "platform": platform.platform(),
                     "python": platform.python_version(),
                     "note": "wrk and the server under test share the CPU cores",
@@ -689,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
                     for name in ("fastapi", "starlette", "pydantic", "uvicorn", "argon2-cffi")
                 }
                 | {"loop": loop, "http": http_impl, "workers": 1},
+                "source": source_state(),
+                "server_logs": logs,
                 "workloads": records,
                 "all_meet_goal": all(r.get("meets_goal", True) for r in records),
                 "elapsed_s": round(time.monotonic() - started, 1),

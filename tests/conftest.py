@@ -98,7 +98,9 @@ class Backend:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
     """A migrated and seeded database: SQLite always, PostgreSQL when reachable (always in CI)."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "cityops.db"

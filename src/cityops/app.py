@@ -15,9 +15,14 @@ from sqlalchemy import text
 from cityops import __version__
 from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
+from cityops.cases.api import router as cases_router
+from cityops.cases.runtime import start_cases, stop_cases
 from cityops.config import Settings, get_settings
 from cityops.geo.api import router as geo_router
 from cityops.geo.crs import register_local_crs
+from cityops.geo.geocode_api import GEOCODE_BODY_LIMITS
+from cityops.geo.geocode_api import router as geocode_router
+from cityops.geo.map_api import router as map_router
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
@@ -53,10 +58,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
     app.state.bus = InProcessBus()
+    start_cases(app)  # cases (R7): bus intake, and the SLA scheduler when CITYOPS_SCHEDULER
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     try:
         yield
     finally:
+        await stop_cases(app)  # cases (R7): stop the SLA scheduler
         await engine.dispose()
 
 
@@ -78,9 +85,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        overrides={"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024},
+        overrides={"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024, **GEOCODE_BODY_LIMITS},
     )
-    for router in (auth_router, accounts_router, audit_router, org_router, geo_router):
+    for router in (
+        auth_router,
+        accounts_router,
+        audit_router,
+        org_router,
+        geo_router,
+        geocode_router,
+        map_router,
+        cases_router,
+    ):
         app.include_router(router)
     _add_operational_routes(app)
     from cityops.portal.pages import mount_portal

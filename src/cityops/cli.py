@@ -26,6 +26,8 @@ user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 org_app = typer.Typer(help="The org tree: divisions and grids.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
+geo_app = typer.Typer(help="The map platform: geocoding.", no_args_is_help=True)
+app.add_typer(geo_app, name="geo")
 
 
 def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
@@ -178,6 +180,44 @@ def org_import_grids(
         raise typer.Exit(2) from exc
 
 
+@geo_app.command("import-addresses")
+def geo_import_addresses(
+    file: Annotated[Path, typer.Argument(exists=True, help="标准地址库 CSV: address,lon,lat,…")],
+    crs: Annotated[str, typer.Option(help="CRS of the file's lon/lat.")] = "wgs84",
+) -> None:
+    """Import standard addresses (and roads); rows are keyed by the parsed address."""
+    from cityops.geo.crs import CRSError, resolve_crs
+    from cityops.geo.geocode import (
+        StdAddressError,
+        import_std_addresses,
+        load_parser,
+        read_std_address_csv,
+    )
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+
+    async def work(settings: Settings) -> str:
+        rows = read_std_address_csv(file.read_bytes(), resolve_crs(crs))
+        engine = create_engine(settings.database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                parser = await load_parser(session, settings.district_code)
+                done = await import_std_addresses(
+                    session, parser, rows, source=f"imported from {file.name}"
+                )
+        finally:
+            await engine.dispose()
+        return (
+            f"imported {done.rows} rows: {done.inserted} new, {done.updated} updated, "
+            f"{done.duplicates} duplicate keys in the file"
+        )
+
+    try:
+        typer.echo(_run(work))
+    except (StdAddressError, CRSError) as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -238,6 +278,20 @@ def demo(
     typer.echo(f"Portal: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     if not no_serve:
         serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def scheduler(
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between passes (CITYOPS_SCHEDULER_INTERVAL_SECONDS)."),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Fire what is due now, then exit.")] = False,
+) -> None:
+    """Run the case SLA scheduler (临期/超期); several may run against one database."""
+    from cityops.cases.runtime import run_scheduler
+
+    typer.echo(_run(lambda s: run_scheduler(s, interval=interval, once=once)))
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,10 +33,43 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
     cookie_secure: bool = Field(default=False, description="Set Secure on the session cookie.")
     synthetic_grids_per_community: tuple[int, int] = (3, 7)
+    map_frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="Origins (https://host[:port]) of town portals that may frame /map/embed "
+        "and message it; the platform's own origin always may.",
+    )
     local_crs: dict[str, str] = Field(
         default_factory=dict,
         description="Local grids by name → PROJ string or WKT, e.g. the official 上海2000 "
         'parameters as {"sh2000": "…"}; none ship because they are not public.',
+    )
+
+    # --- event flow (cases) -------------------------------------------------------------------
+    data_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 32-byte master key for personal data at rest (SM4-GCM, else "
+        "AES-256-GCM); unset: a key file is generated at data_key_file on first use.",
+    )
+    data_key_file: Path = Field(
+        default=Path("var/data.key"), description="Where the generated data key is kept (0600)."
+    )
+    scheduler: bool = Field(
+        default=True, description="Run the case SLA scheduler inside this process."
+    )
+    scheduler_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often the scheduler looks for due case timers."
+    )
+    case_max_returns: int = Field(
+        default=2, ge=0, description="Returns (退单) a case may take before it must escalate."
+    )
+    case_warn_ratio: float = Field(
+        default=0.8, gt=0, lt=1, description="Share of a time limit after which 临期 is raised."
+    )
+    case_duplicate_radius_m: float = Field(
+        default=100.0, gt=0, description="Distance within which a new case suggests a merge."
+    )
+    case_duplicate_hours: int = Field(
+        default=72, ge=1, description="How far back merge candidates are looked for."
     )
 
     @property

@@ -6,4 +6,7 @@ from __future__ import annotations
 def load_all_models() -> None:
     """Register all tables on Base.metadata (for Alembic and tests)."""
     import cityops.auth.models
+    import cityops.cases.models
+    import cityops.geo.drawing_models
+    import cityops.geo.models
     import cityops.org.models  # noqa: F401

@@ -129,7 +129,9 @@ def test_nobody_changes_their_own_role_or_scope(client: TestClient, backend: Bac
         fresh = new_account(backend, role, "310117", prefix="self")
         headers = bearer(log_in(client, fresh.username))
         path = f"{ACCOUNTS}/{fresh.id}"
-        assert_problem(client.patch(path, json={"role": new_role}, headers=headers), 403, "forbidden")
+        assert_problem(
+            client.patch(path, json={"role": new_role}, headers=headers), 403, "forbidden"
+        )
         if role is Role.SECURITY_ADMIN:
             grant = client.patch(path, json={"extra_scope": ["310117103"]}, headers=headers)
             assert_problem(grant, 403, "forbidden")
@@ -197,12 +199,17 @@ def test_account_opened_without_password_must_change_its_one_time_password(
     )
     assert with_password.json()["one_time_password"] is None
     assert with_password.json()["account"]["must_change_password"] is True
-    assert client.post(
-        LOGIN, json={"username": chosen, "password": "Chosen-Passw0rd!"}
-    ).json()["must_change_password"] is True
+    assert (
+        client.post(LOGIN, json={"username": chosen, "password": "Chosen-Passw0rd!"}).json()[
+            "must_change_password"
+        ]
+        is True
+    )
     client.cookies.clear()
 
-    weak_name, weak = _create(client, login, "t_admin", "town_operator", "310117102", password="weak")
+    weak_name, weak = _create(
+        client, login, "t_admin", "town_operator", "310117102", password="weak"
+    )
     assert_problem(weak, 422, "validation")
     assert _count(client, login, weak_name) == 0
 
@@ -250,7 +257,9 @@ def test_reset_password_of_privileged_and_system_accounts(
     )
     assert by_security.status_code == 200
     system = new_account(backend, Role.SYSTEM_CLIENT, "310117", prefix="sys", password=None)
-    reply = client.post(f"{ACCOUNTS}/{system.id}/reset-password", headers=login.headers("t_security"))
+    reply = client.post(
+        f"{ACCOUNTS}/{system.id}/reset-password", headers=login.headers("t_security")
+    )
     assert_problem(reply, 409, "conflict")
 
 

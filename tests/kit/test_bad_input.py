@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityops.auth.roles import Role
-from tests.auth.conftest import PROBLEM, assert_problem, bearer, log_in, new_account
+from tests.auth.conftest import assert_problem, bearer, log_in, new_account
 from tests.conftest import PASSWORD, Backend, Login
 
 HUGE = 10**40
@@ -354,4 +354,3 @@ def test_problem_types_are_documented(client: TestClient) -> None:
     assert reply.status_code == 200
     assert reply.text.startswith("Request body is too large")
     assert_problem(client.get("/problems/no-such-problem"), 404, "not-found")
-    assert PROBLEM == "application/problem+json"

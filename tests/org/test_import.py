@@ -55,7 +55,9 @@ def run(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-def write_district(folder: Path, streets: str = STREETS, villages: str = VILLAGES) -> tuple[Path, Path]:
+def write_district(
+    folder: Path, streets: str = STREETS, villages: str = VILLAGES
+) -> tuple[Path, Path]:
     """Write the two CSV files of the made-up district 310118."""
     folder.mkdir(parents=True, exist_ok=True)
     streets_path, villages_path = folder / "310118-streets.csv", folder / "310118-villages.csv"
@@ -71,12 +73,24 @@ def snapshot(settings: Settings, under: str) -> list[tuple[Any, ...]]:
         units = await OrgRepository(session).all_units(DataScope.of([under]))
         departments = (
             await session.scalars(
-                select(Department).where(Department.org_code.startswith(under)).order_by(Department.id)
+                select(Department)
+                .where(Department.org_code.startswith(under))
+                .order_by(Department.id)
             )
         ).all()
         return [
-            (u.code, u.name, u.level, u.parent_code, u.multigrid_code, u.synthetic, u.source,
-             u.geometry, u.division_year, u.updated_at)
+            (
+                u.code,
+                u.name,
+                u.level,
+                u.parent_code,
+                u.multigrid_code,
+                u.synthetic,
+                u.source,
+                u.geometry,
+                u.division_year,
+                u.updated_at,
+            )
             for u in units
         ] + [(d.id, d.org_code, d.key, d.name) for d in departments]
 
@@ -111,7 +125,7 @@ def test_parses_another_districts_csv_files(tmp_path: Path) -> None:
 
 
 def test_import_divisions_adds_a_district_without_touching_songjiang(
-    tmp_path: Path, fresh_sqlite: Settings, login: Login
+    tmp_path: Path, fresh_sqlite: Settings
 ) -> None:
     divisions = load_division_files("310118", 2023, *write_district(tmp_path / "csv"), SOURCE)
     songjiang = snapshot(fresh_sqlite, "310117")
@@ -128,15 +142,24 @@ def test_import_divisions_adds_a_district_without_touching_songjiang(
 
     async def read(session: AsyncSession) -> tuple[list[OrgUnit], list[DivisionRelease], int]:
         units = list(await OrgRepository(session).all_units(DataScope.of(["310118"])))
-        releases = list(await session.scalars(select(DivisionRelease).order_by(DivisionRelease.district_code)))
+        releases = list(
+            await session.scalars(select(DivisionRelease).order_by(DivisionRelease.district_code))
+        )
         departments = len(await OrgRepository(session).departments(DataScope.of(["310118"])))
         return units, releases, departments
 
     units, releases, departments = run(fresh_sqlite, read)
     by_code = {u.code: u for u in units}
     district = by_code["310118"]
-    assert (district.name, district.level, district.parent_code) == ("测试区（测试数据）", "district", None)
-    assert {c for c, u in by_code.items() if u.level in ("street", "town")} == {"310118001", "310118101"}
+    assert (district.name, district.level, district.parent_code) == (
+        "测试区（测试数据）",
+        "district",
+        None,
+    )
+    assert {c for c, u in by_code.items() if u.level in ("street", "town")} == {
+        "310118001",
+        "310118101",
+    }
     grids = [u for u in units if u.level == OrgLevel.GRID]
     assert len(grids) == summary.grids
     assert all(g.synthetic and g.code.startswith(g.parent_code or "-") for g in grids)
@@ -144,7 +167,9 @@ def test_import_divisions_adds_a_district_without_touching_songjiang(
     assert by_code["310118001002"].multigrid_code == "310118001M01"
     assert by_code["310118101201"].multigrid_code is None
     assert by_code["310118001M01"].level == OrgLevel.MULTIGRID
-    assert all(u.division_year == 2023 for u in units if u.level != OrgLevel.GRID and "M" not in u.code)
+    assert all(
+        u.division_year == 2023 for u in units if u.level != OrgLevel.GRID and "M" not in u.code
+    )
     assert departments == 25
     assert [(r.district_code, r.year, r.unit_count, r.community_count) for r in releases] == [
         ("310117", 2023, 20, 386),
@@ -164,7 +189,9 @@ def test_import_divisions_adds_a_district_without_touching_songjiang(
         assert client.get("/api/v1/org", params={"q": "测试"}, headers=duty).json()["items"] == []
 
 
-def test_import_needs_a_name_for_an_unknown_district(tmp_path: Path, fresh_sqlite: Settings) -> None:
+def test_import_needs_a_name_for_an_unknown_district(
+    tmp_path: Path, fresh_sqlite: Settings
+) -> None:
     divisions = load_division_files("310118", 2023, *write_district(tmp_path), SOURCE)
 
     async def work(session: AsyncSession) -> Any:
@@ -180,19 +207,51 @@ HEAD = "code,name,parent_code\n"
 @pytest.mark.parametrize(
     ("streets", "villages", "message"),
     [
-        ("code,name\n310118001,甲\n", VILLAGES, "310118-streets.csv: missing column(s) parent_code"),
+        (
+            "code,name\n310118001,甲\n",
+            VILLAGES,
+            "310118-streets.csv: missing column(s) parent_code",
+        ),
         ("", VILLAGES, "310118-streets.csv: missing column(s) code, name, parent_code"),
-        (HEAD + "310118001,甲,310118\n31011800X,乙,310118\n", VILLAGES, "310118-streets.csv:3: code '31011800X' is not 9 digits"),
-        (HEAD + "3101180,甲,310118\n", VILLAGES, "310118-streets.csv:2: code '3101180' is not 9 digits"),
+        (
+            HEAD + "310118001,甲,310118\n31011800X,乙,310118\n",
+            VILLAGES,
+            "310118-streets.csv:3: code '31011800X' is not 9 digits",
+        ),
+        (
+            HEAD + "3101180,甲,310118\n",
+            VILLAGES,
+            "310118-streets.csv:2: code '3101180' is not 9 digits",
+        ),
         (HEAD + "310118001, ,310118\n", VILLAGES, "310118-streets.csv:2: empty name for 310118001"),
-        (HEAD + "310118001,甲,310119\n", VILLAGES, "310118-streets.csv:2: 310118001 is not a child of '310119'"),
+        (
+            HEAD + "310118001,甲,310119\n",
+            VILLAGES,
+            "310118-streets.csv:2: 310118001 is not a child of '310119'",
+        ),
         (HEAD + "310118001,甲\n", VILLAGES, "310118-streets.csv:2: 310118001 is not a child of ''"),
         (HEAD + "310119001,甲,310119\n", VILLAGES, "unit 310119001 is not in district 310118"),
         (HEAD + "310118001,甲,310118\n310118001,乙,310118\n", HEAD, "duplicate unit codes"),
-        (STREETS, HEAD + "310118001001,一,310118001\n3101180010011,二,310118001\n", "310118-villages.csv:3: code '3101180010011' is not 12 digits"),
-        (STREETS, HEAD + "310118001001,一,310118101\n", "310118-villages.csv:2: 310118001001 is not a child of '310118101'"),
-        (STREETS, HEAD + "310118002001,一,310118002\n", "community 310118002001: unknown unit 310118002"),
-        (STREETS, HEAD + "310118001001,一,310118001\n310118001001,二,310118001\n", "duplicate community codes"),
+        (
+            STREETS,
+            HEAD + "310118001001,一,310118001\n3101180010011,二,310118001\n",
+            "310118-villages.csv:3: code '3101180010011' is not 12 digits",
+        ),
+        (
+            STREETS,
+            HEAD + "310118001001,一,310118101\n",
+            "310118-villages.csv:2: 310118001001 is not a child of '310118101'",
+        ),
+        (
+            STREETS,
+            HEAD + "310118002001,一,310118002\n",
+            "community 310118002001: unknown unit 310118002",
+        ),
+        (
+            STREETS,
+            HEAD + "310118001001,一,310118001\n310118001001,二,310118001\n",
+            "duplicate community codes",
+        ),
     ],
 )
 def test_malformed_division_files_are_refused_with_the_line(
@@ -233,11 +292,15 @@ GRID_CSV = (
 def test_grid_import_from_csv_replaces_exactly_the_covered_communities_synthetic_grids(
     fresh_sqlite: Settings,
 ) -> None:
-    before = {c: grids_of(fresh_sqlite, c) for c in ("310117102001", "310117102002", "310117102003")}
+    before = {
+        c: grids_of(fresh_sqlite, c) for c in ("310117102001", "310117102002", "310117102003")
+    }
     assert all(g.synthetic for grids in before.values() for g in grids.values())
     assert all(3 <= len(grids) <= 7 for grids in before.values())
     untouched = [
-        row for row in snapshot(fresh_sqlite, "310117") if not str(row[0]).startswith(("310117102001", "310117102002"))
+        row
+        for row in snapshot(fresh_sqlite, "310117")
+        if not str(row[0]).startswith(("310117102001", "310117102002"))
     ]
     rows = parse_grid_file("grids.csv", GRID_CSV.encode())
     assert [(r.code, r.parent_code, r.geometry) for r in rows] == [
@@ -262,7 +325,9 @@ def test_grid_import_from_csv_replaces_exactly_the_covered_communities_synthetic
         assert grid.level == OrgLevel.GRID
     assert grids_of(fresh_sqlite, "310117102003").keys() == before["310117102003"].keys()
     after = [
-        row for row in snapshot(fresh_sqlite, "310117") if not str(row[0]).startswith(("310117102001", "310117102002"))
+        row
+        for row in snapshot(fresh_sqlite, "310117")
+        if not str(row[0]).startswith(("310117102001", "310117102002"))
     ]
     assert after == untouched
 
@@ -285,12 +350,20 @@ def test_grid_import_from_geojson_keeps_the_geometry(fresh_sqlite: Settings) -> 
         "features": [
             {
                 "type": "Feature",
-                "properties": {"code": "310117103201901", "name": "江秋村第一网格", "parent_code": "310117103201"},
+                "properties": {
+                    "code": "310117103201901",
+                    "name": "江秋村第一网格",
+                    "parent_code": "310117103201",
+                },
                 "geometry": polygon,
             },
             {
                 "type": "Feature",
-                "properties": {"code": 310117103201902, "name": "江秋村第二网格", "parent_code": 310117103201},
+                "properties": {
+                    "code": 310117103201902,
+                    "name": "江秋村第二网格",
+                    "parent_code": 310117103201,
+                },
                 "geometry": None,
             },
         ],
@@ -311,13 +384,34 @@ def test_grid_import_from_geojson_keeps_the_geometry(fresh_sqlite: Settings) -> 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (HEAD + "310117102002901,错位网格,310117102001\n", "grid 310117102002901 must extend its community code"),
-        (HEAD + "310117102001,同码网格,310117102001\n", "grid 310117102001 must extend its community code"),
-        (HEAD + "310117102001" + "1" * 13 + ",超长网格,310117102001\n", "must extend its community code by 1 to 12"),
-        (HEAD + "310117102901,镇下网格,310117102\n", "grid 310117102901: 310117102 is not a community"),
-        (HEAD + "310117102999001,无主网格,310117102999\n", "grid 310117102999001: 310117102999 is not a community"),
-        (HEAD + "310117102001901,,310117102001\n", "grid 310117102001901: the name must have 1 to 128 characters"),
-        (HEAD + "310117102001901,好网格,310117102001\n310117102002901,坏网格,310117102001\n", "grid 310117102002901 must extend"),
+        (
+            HEAD + "310117102002901,错位网格,310117102001\n",
+            "grid 310117102002901 must extend its community code",
+        ),
+        (
+            HEAD + "310117102001,同码网格,310117102001\n",
+            "grid 310117102001 must extend its community code",
+        ),
+        (
+            HEAD + "310117102001" + "1" * 13 + ",超长网格,310117102001\n",
+            "must extend its community code by 1 to 12",
+        ),
+        (
+            HEAD + "310117102901,镇下网格,310117102\n",
+            "grid 310117102901: 310117102 is not a community",
+        ),
+        (
+            HEAD + "310117102999001,无主网格,310117102999\n",
+            "grid 310117102999001: 310117102999 is not a community",
+        ),
+        (
+            HEAD + "310117102001901,,310117102001\n",
+            "grid 310117102001901: the name must have 1 to 128 characters",
+        ),
+        (
+            HEAD + "310117102001901,好网格,310117102001\n310117102002901,坏网格,310117102001\n",
+            "grid 310117102002901 must extend",
+        ),
     ],
 )
 def test_refused_grids_change_nothing(fresh_sqlite: Settings, content: str, message: str) -> None:
@@ -336,13 +430,29 @@ def test_refused_grids_change_nothing(fresh_sqlite: Settings, content: str, mess
     ("filename", "content", "message"),
     [
         ("grids.csv", HEAD + "310117102001901\n", "grids.csv:2: too few columns"),
-        ("grids.csv", "code;name;parent_code\n", "grids.csv: missing column(s) code, name, parent_code"),
+        (
+            "grids.csv",
+            "code;name;parent_code\n",
+            "grids.csv: missing column(s) code, name, parent_code",
+        ),
         ("g.geojson", "[]", "g.geojson: not a GeoJSON FeatureCollection"),
         ("g.geojson", '{"features": {}}', "g.geojson: features is not a list"),
         ("g.geojson", '{"features": [7]}', "g.geojson: feature 0 has no properties object"),
-        ("g.json", '{"features": [{"properties": {"code": "1"}, "geometry": null}]}', "g.json: feature 0 lacks 'name'"),
-        ("g.geojson", '{"features": [{"properties": {"code": "1", "name": "n", "parent_code": "2"}}]}', "g.geojson: feature 0 lacks 'geometry'"),
-        ("g.geojson", '{"features": [{"properties": {"code": "1", "name": "n", "parent_code": "2"}, "geometry": [1]}]}', "g.geojson: feature 0 has no GeoJSON geometry"),
+        (
+            "g.json",
+            '{"features": [{"properties": {"code": "1"}, "geometry": null}]}',
+            "g.json: feature 0 lacks 'name'",
+        ),
+        (
+            "g.geojson",
+            '{"features": [{"properties": {"code": "1", "name": "n", "parent_code": "2"}}]}',
+            "g.geojson: feature 0 lacks 'geometry'",
+        ),
+        (
+            "g.geojson",
+            '{"features": [{"properties": {"code": "1", "name": "n", "parent_code": "2"}, "geometry": [1]}]}',
+            "g.geojson: feature 0 has no GeoJSON geometry",
+        ),
     ],
 )
 def test_malformed_grid_files_are_refused(filename: str, content: str, message: str) -> None:
@@ -372,10 +482,14 @@ def test_http_grid_import_needs_org_import_and_scope(fresh_sqlite: Settings) -> 
             _token(client, name) for name in ("t_admin", "t_sijing", "t_sijing_admin", "t_auditor")
         )
         children = "/api/v1/org/310117102001/children"
-        synthetic = [g["code"] for g in client.get(children, headers=bearer(sijing)).json()["items"]]
+        synthetic = [
+            g["code"] for g in client.get(children, headers=bearer(sijing)).json()["items"]
+        ]
 
         assert_problem(_upload(client, sijing, GRID_CSV), 403, "forbidden")
-        assert [g["code"] for g in client.get(children, headers=bearer(sijing)).json()["items"]] == synthetic
+        assert [
+            g["code"] for g in client.get(children, headers=bearer(sijing)).json()["items"]
+        ] == synthetic
 
         reply = _upload(client, admin, GRID_CSV)
         assert reply.status_code == 200, reply.text
@@ -389,12 +503,16 @@ def test_http_grid_import_needs_org_import_and_scope(fresh_sqlite: Settings) -> 
 
         town_grids = HEAD + "310117102003901,江川责任网格,310117102003\n"
         assert_problem(
-            _upload(client, town_admin, HEAD + "310117103001901,陈坊网格,310117103001\n"), 403, "out-of-scope"
+            _upload(client, town_admin, HEAD + "310117103001901,陈坊网格,310117103001\n"),
+            403,
+            "out-of-scope",
         )
         by_town = _upload(client, town_admin, town_grids, "江川.csv")
         assert by_town.status_code == 200, by_town.text
         assert by_town.json() == {"imported": 1, "communities": 1}
-        grids = client.get("/api/v1/org/310117102003/children", headers=bearer(sijing)).json()["items"]
+        grids = client.get("/api/v1/org/310117102003/children", headers=bearer(sijing)).json()[
+            "items"
+        ]
         assert [g["code"] for g in grids] == ["310117102003901"]
 
         entries = client.get(
@@ -431,7 +549,8 @@ def test_an_empty_grid_file_with_a_long_name_changes_nothing(
     assert reply.status_code == 200, reply.text
     assert reply.json() == {"imported": 0, "communities": 0}
     entries = client.get(
-        "/api/v1/audit", params={"action": "org.import_grids", "actor": "t_admin"},
+        "/api/v1/audit",
+        params={"action": "org.import_grids", "actor": "t_admin"},
         headers=login.headers("t_auditor"),
     ).json()["items"]
     assert entries[0]["target"] == name[:128]

@@ -63,7 +63,9 @@ def test_unknown_codes_are_404_for_everyone(
     assert assert_problem(reply, 404, "not-found")["key"] == code
 
 
-def _children(client: TestClient, login: Login, username: str, code: str, **params: str) -> list[str]:
+def _children(
+    client: TestClient, login: Login, username: str, code: str, **params: str
+) -> list[str]:
     reply = client.get(f"{ORG}/{code}/children", params=params, headers=login.headers(username))
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -237,7 +239,11 @@ def test_operational_roles_reach_no_accounts_endpoint(
     for method, path, body in [
         ("GET", ACCOUNTS, None),
         ("GET", f"{ACCOUNTS}/{own}", None),
-        ("POST", ACCOUNTS, {"username": "nobody_x", "role": "grid_worker", "org_code": "310117102001"}),
+        (
+            "POST",
+            ACCOUNTS,
+            {"username": "nobody_x", "role": "grid_worker", "org_code": "310117102001"},
+        ),
         ("PATCH", f"{ACCOUNTS}/{own}", {"display_name": "x"}),
         ("POST", f"{ACCOUNTS}/{own}/reset-password", None),
         ("GET", f"{ACCOUNTS}/{own}/api-keys", None),

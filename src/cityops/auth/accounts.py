@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth import audit
 from cityops.auth.models import Account, AuthToken
-from cityops.auth.passwords import ensure_policy, hash_password
+from cityops.auth.passwords import ensure_policy, hash_password_async
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import PRIVILEGED_ROLES, Perm, Role
@@ -99,7 +99,7 @@ async def create_account(
         Account(
             username=data.username,
             display_name=data.display_name or data.username,
-            password_hash=hash_password(password) if password else None,
+            password_hash=await hash_password_async(password) if password else None,
             role=data.role,
             org_code=data.org_code,
             department_id=data.department_id,
@@ -221,7 +221,7 @@ async def reset_password(
         raise Conflict("system clients have API keys, not passwords")
     password = _one_time_password()
     now = utcnow()
-    account.password_hash = hash_password(password)
+    account.password_hash = await hash_password_async(password)
     account.must_change_password = True
     account.failed_logins = 0
     account.locked_until = None

@@ -28,6 +28,16 @@ class Perm(StrEnum):
     ACCOUNT_WRITE = "account.write"  # create/update/disable operational accounts
     ACCOUNT_GRANT = "account.grant"  # privileged roles, extra scope, unlock, API keys
     AUDIT_READ = "audit.read"
+    # R7 event flow (cases)
+    CASE_READ = "case.read"
+    CASE_CREATE = "case.create"
+    CASE_DISPATCH = "case.dispatch"  # 立案, 派遣, 升级/下派, 挂账, 延期审批, 结案, 重启
+    CASE_HANDLE = "case.handle"  # 签收, 退单, 处置, 办结, 申请延期
+    CASE_VERIFY = "case.verify"  # 核查
+    CASE_EVALUATE = "case.evaluate"  # 回访/满意度
+    CASE_SUPERVISE = "case.supervise"  # 催办/督办/挂牌
+    CASE_CONTACT = "case.contact"  # read a reporter's unmasked contact (audited)
+    CASE_RULES = "case.rules"  # edit routing rules
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -46,6 +56,44 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.LEADER: frozenset({Perm.ORG_READ}),
     Role.SYSTEM_CLIENT: frozenset({Perm.ORG_READ}),
 }
+
+#: R7 event flow: what each role may do with cases, added to the table above. Visibility is
+#: still the data scope; a dept handler sees only cases dispatched to its department and a
+#: system client only the cases it created (cityops.cases.access).
+CASE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.DISTRICT_OFFICER: frozenset(
+        {
+            Perm.CASE_READ,
+            Perm.CASE_CREATE,
+            Perm.CASE_DISPATCH,
+            Perm.CASE_HANDLE,
+            Perm.CASE_VERIFY,
+            Perm.CASE_EVALUATE,
+            Perm.CASE_SUPERVISE,
+            Perm.CASE_CONTACT,
+            Perm.CASE_RULES,
+        }
+    ),
+    Role.TOWN_OPERATOR: frozenset(
+        {
+            Perm.CASE_READ,
+            Perm.CASE_CREATE,
+            Perm.CASE_DISPATCH,
+            Perm.CASE_VERIFY,
+            Perm.CASE_SUPERVISE,
+        }
+    ),
+    Role.GRID_WORKER: frozenset(
+        {Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_HANDLE, Perm.CASE_VERIFY}
+    ),
+    Role.DEPT_HANDLER: frozenset({Perm.CASE_READ, Perm.CASE_HANDLE}),
+    Role.LEADER: frozenset({Perm.CASE_READ, Perm.CASE_SUPERVISE}),
+    Role.SYSTEM_CLIENT: frozenset(
+        {Perm.CASE_READ, Perm.CASE_CREATE, Perm.CASE_EVALUATE, Perm.CASE_SUPERVISE}
+    ),
+}
+for _role, _granted in CASE_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SYS_ADMIN: "系统管理员",

@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth import audit
 from cityops.auth.models import Account, AuthToken
-from cityops.auth.passwords import ensure_policy, hash_password, needs_rehash, verify_password
+from cityops.auth.passwords import (
+    ensure_policy,
+    hash_password_async,
+    needs_rehash,
+    verify_password_async,
+)
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.config import Settings
@@ -76,7 +81,7 @@ async def login(
             detail={"reason": "locked"},
         )
         return LoginResult(LoginOutcome.LOCKED)
-    valid = verify_password(account.password_hash if account else None, password)
+    valid = await verify_password_async(account.password_hash if account else None, password)
     if account is None or not valid or not account.active:
         reason = "unknown user" if account is None else ("inactive" if valid else "bad password")
         if account is not None and not valid:
@@ -96,7 +101,7 @@ async def login(
         return LoginResult(LoginOutcome.INVALID)
     assert account.password_hash is not None
     if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
+        account.password_hash = await hash_password_async(password)
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
@@ -182,7 +187,7 @@ async def change_password(
     """Change one's own password; other sessions of the account are revoked."""
     repo = AccountRepository(session)
     account = await repo.get_unscoped(principal.account_id)
-    if account is None or not verify_password(account.password_hash, old):
+    if account is None or not await verify_password_async(account.password_hash, old):
         await audit.record(
             session,
             action="auth.password_change",
@@ -204,7 +209,7 @@ async def change_password(
         )
     ensure_policy(new, account.username, "new_password")
     now = utcnow()
-    account.password_hash = hash_password(new)
+    account.password_hash = await hash_password_async(new)
     account.password_changed_at = now
     account.must_change_password = False
     await repo.revoke_tokens(account.id, now, kind="session", keep_id=principal.token_id)

@@ -33,6 +33,12 @@ def _run(connection: Connection) -> None:
 async def _run_async() -> None:
     engine = create_engine(_url())
     async with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch operations rebuild a table (copy, DROP, rename); with foreign keys enforced
+            # the DROP cascades to child rows or fails on referencing ones. SQLite ignores the
+            # pragma inside a transaction, so it is set and committed before the migration's.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
         await connection.run_sync(_run)
     await engine.dispose()
 

@@ -1,0 +1,230 @@
+"""The case service: load, check and move cases through the workflow table; never commits.
+
+Adapters (12345, urban grid, town systems, Open311, mobile) call `intake` and `act` with their
+own `Actor`; the HTTP API is one such caller. Domain events collect in `events` and are
+published by the caller once its transaction has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityops.cases.access import Actor, CaseAccess
+from cityops.cases.catalog import Category, LoopLevel
+from cityops.cases.categories import find_category
+from cityops.cases.env import CaseEnv
+from cityops.cases.errors import IllegalTransition, invalid
+from cityops.cases.events import CASE_TRANSITIONED, case_event
+from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord
+from cityops.cases.repository import CaseRepository
+from cityops.cases.timers import Timers
+from cityops.cases.workflow import (
+    Action,
+    Status,
+    Transition,
+    actions_from,
+    lookup,
+    may,
+    resolve_target,
+)
+from cityops.kit.bus import DomainEvent
+from cityops.kit.errors import Forbidden, NotFound
+from cityops.org.tree import OrgTree
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInput:
+    """What an action may carry; each action reads the fields it needs."""
+
+    comment: str = ""
+    reason: str = ""
+    department_id: int | None = None
+    department_key: str | None = None
+    target_code: str | None = None
+    parent_id: int | None = None
+    hours: float | None = None
+    days: int | None = None
+    satisfaction: int | None = None
+    level: str | None = None
+
+
+@dataclass(slots=True)
+class Step:
+    """One action in progress: the case, who acts, the table row and what came with it."""
+
+    case: CaseRecord
+    actor: Actor
+    access: CaseAccess
+    row: Transition
+    data: ActionInput
+    tree: OrgTree | None
+    detail: dict[str, Any]
+
+
+class CaseService:
+    """Domain rules of cases inside one transaction, at one instant (`now`)."""
+
+    def __init__(self, session: AsyncSession, env: CaseEnv, now: datetime | None = None) -> None:
+        self.session = session
+        self.env = env
+        self.settings = env.settings
+        self.calendar = env.calendar
+        self.now = now or env.now()
+        self.repo = CaseRepository(session)
+        self.timers = Timers(session, env.calendar, env.settings.case_warn_ratio)
+        self.events: list[DomainEvent] = []
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def get(self, access: CaseAccess, case_id: int, *, lock: bool = False) -> CaseRecord:
+        """A visible case or 404 (a case outside the caller's scope does not exist for it)."""
+        case = await self.repo.get(access, case_id, for_update=lock)
+        if case is None:
+            raise NotFound("case", case_id)
+        return case
+
+    def category(self, case: CaseRecord) -> Category:
+        """The catalogue row of a case."""
+        return find_category(case.category)
+
+    async def allowed_actions(self, case: CaseRecord, actor: Actor) -> list[str]:
+        """What this actor may do to this case now (table, permissions and guards)."""
+        pending = await self.repo.pending_extension(case.id)
+        return [
+            a.value
+            for a in actions_from(Status(case.status), actor.permissions)
+            if self.guard(case, a, pending) is None
+        ]
+
+    def guard(self, case: CaseRecord, action: Action, pending: CaseExtension | None) -> str | None:
+        """Why an action the table allows is refused for this case now, or None."""
+        limit = self.settings.case_max_returns
+        if action is Action.RETURN and case.returns >= limit:
+            return f"the case was returned {case.returns} times (limit {limit}): escalate it"
+        if action is Action.REQUEST_EXTENSION and pending is not None:
+            return "an extension request is already pending"
+        if action in (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION) and pending is None:
+            return "no extension request is pending"
+        if action is Action.ESCALATE and case.loop_level == LoopLevel.DISTRICT:
+            return "the case is already at the district loop"
+        if action is Action.ASSIGN_DOWN and case.loop_level != LoopLevel.DISTRICT:
+            return "only a case at the district loop can be assigned down"
+        if action is Action.UNSUPERVISE and case.supervision is None:
+            return "the case is not under supervision"
+        return None
+
+    # --- acting --------------------------------------------------------------------------------
+
+    async def act(
+        self,
+        access: CaseAccess,
+        actor: Actor,
+        case_id: int,
+        action: Action,
+        data: ActionInput,
+        tree: OrgTree | None = None,
+    ) -> CaseRecord:
+        """Take one action on a case: check, apply its effects, move it, record it."""
+        from cityops.cases.actions import EFFECTS  # the effects import this module
+
+        case = await self.get(access, case_id, lock=True)
+        if not may(action, actor.permissions):
+            raise Forbidden(f"{actor.name} may not {action.value} cases")
+        row = await self.checked_row(case, actor, action)
+        _require_text(row, data)
+        step = Step(case, actor, access, row, data, tree, {})
+        await EFFECTS[action](self, step)
+        await self.move(step)
+        await self.session.flush()
+        return case
+
+    async def checked_row(self, case: CaseRecord, actor: Actor, action: Action) -> Transition:
+        """The table row for the action, or 409 naming the state and what is allowed."""
+        status = Status(case.status)
+        row = lookup(status, action)
+        allowed = await self.allowed_actions(case, actor)
+        if row is None:
+            raise IllegalTransition(status.value, action.value, allowed)
+        if not row.perms & actor.permissions:
+            raise Forbidden(f"{actor.name} may not {action.value} a {status.value} case")
+        why = self.guard(case, action, await self.repo.pending_extension(case.id))
+        if why is not None:
+            raise IllegalTransition(status.value, action.value, allowed, why)
+        return row
+
+    async def move(self, step: Step) -> None:
+        """Set the new state, stamp the case and append the timeline entry."""
+        case, row = step.case, step.row
+        before = case.status
+        after = resolve_target(row, case.suspended_from)
+        if before == Status.SUSPENDED and after != Status.SUSPENDED:
+            case.suspended_from = None
+        case.status = after.value
+        case.updated_at = self.now
+        await self.log(
+            case,
+            step.actor,
+            row.action.value,
+            before,
+            comment=step.data.comment,
+            reason=step.data.reason,
+            detail=step.detail,
+        )
+        if after.value != before:
+            self.emit(
+                case_event(
+                    CASE_TRANSITIONED,
+                    case,
+                    self.now,
+                    action=row.action.value,
+                    **{"from": before, "to": after.value},
+                    actor=step.actor.name,
+                )
+            )
+
+    async def log(
+        self,
+        case: CaseRecord,
+        actor: Actor,
+        action: str,
+        from_status: str | None,
+        *,
+        comment: str = "",
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> CaseEvent:
+        """Append one entry to a case's timeline."""
+        entry = CaseEvent(
+            case_id=case.id,
+            seq=await self.repo.next_seq(case.id),
+            at=self.now,
+            action=action,
+            from_status=from_status,
+            to_status=case.status,
+            loop_level=case.loop_level,
+            owner_code=case.owner_code,
+            actor_id=actor.account_id,
+            actor=actor.name,
+            actor_org=actor.org_code,
+            comment=comment,
+            reason=reason,
+            detail=detail or {},
+        )
+        self.session.add(entry)
+        await self.session.flush()
+        return entry
+
+    def emit(self, event: DomainEvent) -> None:
+        """Queue a domain event for publication after commit."""
+        self.events.append(event)
+
+
+def _require_text(row: Transition, data: ActionInput) -> None:
+    if row.needs_comment and not data.comment.strip():
+        raise invalid("comment", f"{row.action.value} needs a comment")
+    if row.needs_reason and not data.reason.strip():
+        raise invalid("reason", f"{row.action.value} needs a reason")

@@ -1,0 +1,147 @@
+"""The `cases` map layer: open cases (未结案件) as points, seen exactly as the case API shows them.
+
+It reads `case_record` through the cases module's own visibility rule (`CaseAccess`: the
+owner code in the caller's scope, narrowed for department handlers and system clients) and
+needs `case.read`. It lives here because the map feature was built after cases existed; by
+the module rule (geo must not depend on cases) it belongs in `cityops.cases` and registers
+itself through `cityops.geo.layers.registry` like any other module's layer — it uses nothing
+but that public registry, so it can move as it is.
+
+Tiles carry no case text or reporter data: the id as `code`, a short name, category, status,
+urgency and the overdue flag. The data version is the newest case id plus a 15-second time
+bucket (status changes carry no cheap index), so a cached case tile is at most 15 s stale.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, cast
+
+from shapely import points
+from sqlalchemy import Select, func, select
+
+from cityops.auth.principal import Principal
+from cityops.auth.roles import Perm
+from cityops.geo.layers import (
+    BaseLayer,
+    BBox,
+    FeatureBatch,
+    GeometryKind,
+    LayerContext,
+    StyleLayer,
+    registry,
+    scope_key,
+)
+
+#: Seconds a case tile may be served from cache before the layer's version moves on.
+STALE_SECONDS = 15
+MAX_CASES_PER_TILE = 5000
+
+
+class CasesLayer(BaseLayer):
+    """Open cases as points, scoped as the case API scopes them."""
+
+    name = "cases"
+    title = "未结案件"
+    geometry = GeometryKind.POINT
+    min_zoom = 10
+    max_zoom = 16
+    order = 300
+    color = "#f87171"
+
+    def visible_to(self, principal: Principal) -> bool:
+        """Readers of cases only."""
+        return principal.can(Perm.CASE_READ)
+
+    def scope_key(self, principal: Principal) -> str:
+        """The scope plus the role's narrowing (department handlers, system clients)."""
+        from cityops.cases.access import CaseAccess
+
+        access = CaseAccess.of(principal)
+        narrowing = f"d{access.department_id}:c{access.creator_id}:{access.nothing}"
+        return f"{scope_key(access.scope)}|{narrowing}"
+
+    async def version(self, ctx: LayerContext) -> str:
+        """The newest case id and the current 15-second bucket."""
+        from cityops.cases.models import CaseRecord
+
+        async with ctx.sessions() as session:
+            newest = await session.scalar(select(func.max(CaseRecord.id)))
+        return f"{newest or 0}:{int(time.time() // STALE_SECONDS)}"
+
+    async def features(
+        self, ctx: LayerContext, bbox: BBox | None, principal: Principal, version: str
+    ) -> FeatureBatch:
+        """The caller's open cases with a location in the box."""
+        from cityops.cases.access import CaseAccess
+        from cityops.cases.models import CaseRecord
+        from cityops.cases.workflow import FINAL
+
+        stmt = select(
+            CaseRecord.id,
+            CaseRecord.lon,
+            CaseRecord.lat,
+            CaseRecord.category,
+            CaseRecord.status,
+            CaseRecord.urgency,
+            CaseRecord.overdue,
+            CaseRecord.unit_code,
+        ).where(
+            CaseRecord.status.not_in([s.value for s in FINAL]),
+            CaseRecord.lon.is_not(None),
+            CaseRecord.lat.is_not(None),
+        )
+        if bbox is not None:
+            west, south, east, north = bbox.wgs84
+            stmt = stmt.where(
+                CaseRecord.lon.between(west, east), CaseRecord.lat.between(south, north)
+            )
+        visible = CaseAccess.of(principal).apply(cast("Select[Any]", stmt))
+        stmt = visible.order_by(CaseRecord.id).limit(MAX_CASES_PER_TILE)
+        async with ctx.sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        if not rows:
+            return FeatureBatch.empty()
+        props = [
+            {
+                "code": str(r.id),
+                "name": f"案件 {r.id}",
+                "category": r.category,
+                "status": r.status,
+                "urgency": r.urgency,
+                "overdue": bool(r.overdue),
+                "unit_code": r.unit_code,
+            }
+            for r in rows
+        ]
+        return FeatureBatch.from_wgs84(points([r.lon for r in rows], [r.lat for r in rows]), props)
+
+    def style_layers(self, source: str, principal: Principal) -> list[StyleLayer]:
+        """Red dots, larger and ringed when overdue or urgent."""
+        base = {"source": source, "source-layer": self.name}
+        hot = ["any", ["get", "overdue"], ["!=", ["get", "urgency"], "normal"]]
+        return [
+            {
+                "id": f"{source}-circle",
+                "type": "circle",
+                **base,
+                "paint": {
+                    "circle-radius": ["case", hot, 7, 5],
+                    "circle-color": ["case", ["get", "overdue"], "#ef4444", "#fb923c"],
+                    "circle-stroke-color": ["case", hot, "#fee2e2", "#1f0a10"],
+                    "circle-stroke-width": 1.5,
+                },
+            }
+        ]
+
+
+def register_case_layer() -> bool:
+    """Register the cases layer when the cases module is installed; whether it was."""
+    try:
+        import cityops.cases.access
+        import cityops.cases.models  # noqa: F401
+    except ImportError:
+        return False
+    if CasesLayer.name not in registry:
+        registry.register(CasesLayer())
+    return True

@@ -1,0 +1,166 @@
+"""The embeddable district map: `/map/embed`, a full-page MapLibre map a town portal can iframe.
+
+The page loads only the platform's own files (the MapLibre bundle built from npm into
+/static/build, the style, the tiles), so it works on a network without internet. Callers
+authenticate with `?token=` (a session token or a system's API key) or the portal's session
+cookie; a `?token=` is handed to the page's script, which sends it as `Authorization: Bearer`
+on requests to this origin and to no other. Framing is allowed for this origin and the origins
+in `Settings.map_frame_ancestors` (CSP `frame-ancestors`); the same list is the only set of
+origins whose postMessage commands the page obeys. The template lives with the portal's
+templates (portal/templates/map/), read as files, so geo does not import the portal.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cityops import __version__
+from cityops.auth.deps import PrincipalCache, optional_principal
+from cityops.auth.principal import Principal
+from cityops.auth.roles import Perm
+from cityops.auth.service import resolve_token, token_digest
+from cityops.config import Settings
+from cityops.geo import crs as crs_module
+from cityops.geo.map_state import chosen_layers, district_bounds, map_state
+from cityops.geo.map_style import API, DRAWINGS
+from cityops.kit.db import unit_of_work
+from cityops.kit.errors import ProblemError
+from cityops.kit.web import sessionmaker_of
+
+router = APIRouter(include_in_schema=False)
+
+TEMPLATE_DIR = Path(str(resources.files("cityops"))) / "portal" / "templates" / "map"
+STATIC = "/static/build"
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ERRORS = {
+    400: "地图参数有误",
+    401: "地图令牌无效或已过期，请重新获取令牌或登录。",
+    403: "该账号无权查看地图。",
+}
+
+
+def allowed_origins(request: Request) -> list[str]:
+    """This platform's origin and the configured town portal origins (well-formed ones only)."""
+    settings: Settings = request.app.state.settings
+    own = str(request.base_url).rstrip("/")
+    extra = [o.strip().rstrip("/").lower() for o in settings.map_frame_ancestors]
+    return [own, *dict.fromkeys(o for o in extra if _ORIGIN.fullmatch(o) and o != own)]
+
+
+def security_headers(origins: list[str]) -> dict[str, str]:
+    """A strict CSP that lets only the allowed origins frame the page."""
+    ancestors = " ".join(["'self'", *origins[1:]])
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "font-src 'self'; connect-src 'self'; worker-src 'self'; child-src 'self'; "
+        f"frame-ancestors {ancestors}; form-action 'none'; base-uri 'none'; object-src 'none'"
+    )
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+async def token_principal(request: Request, token: str) -> Principal | None:
+    """The principal behind a `?token=` (session token or API key), through the shared cache."""
+    if not token or len(token) > 200:
+        return None
+    cache: PrincipalCache = request.app.state.principal_cache
+    settings: Settings = request.app.state.settings
+
+    async def load() -> Principal | None:
+        async with unit_of_work(sessionmaker_of(request)) as session:
+            return await resolve_token(session, settings, token)
+
+    return await cache.resolve(token_digest(token), load)
+
+
+def _error(status: int, message: str, origins: list[str]) -> HTMLResponse:
+    html = _env.get_template("error.html").render(status=status, message=message)
+    return HTMLResponse(html, status_code=status, headers=security_headers(origins))
+
+
+def _center(text: str, crs: str) -> list[float]:
+    """A `lon,lat` (in `crs`) as WGS84, or ValueError."""
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != 2 or not all(abs(v) < 1e8 for v in parts):
+        raise ValueError("center must be two finite numbers: lon,lat")
+    x, y = crs_module.transform(parts[0], parts[1], crs, crs_module.CRS.WGS84)
+    if not (-180 <= x <= 180 and -85.06 <= y <= 85.06):
+        raise ValueError("center is outside the map")
+    return [round(x, 7), round(y, 7)]
+
+
+@router.get("/map/embed")
+async def embed(
+    request: Request,
+    layers: Annotated[str | None, Query(max_length=500)] = None,
+    center: Annotated[str | None, Query(max_length=100)] = None,
+    zoom: Annotated[float | None, Query(ge=0, le=22)] = None,
+    crs: Annotated[str, Query(max_length=64)] = "wgs84",
+    token: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """A full-page map of the district with the platform's style, for an iframe."""
+    origins = allowed_origins(request)
+    principal = await (token_principal(request, token) if token else optional_principal(request))
+    if principal is None:
+        return _error(401, ERRORS[401], origins)
+    if principal.must_change_password or not principal.can(Perm.ORG_READ):
+        return _error(403, ERRORS[403], origins)
+    try:
+        chosen, drawings = chosen_layers(layers, principal)
+        target = crs_module.resolve_crs(crs)
+        start = _center(center, target) if center else None
+    except (ProblemError, crs_module.CRSError, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, ProblemError) else str(exc)
+        return _error(400, f"{ERRORS[400]}：{detail}", origins)
+    bounds = await district_bounds(map_state(request).context)
+    config = _config(origins, token, chosen, drawings, start, zoom, target, bounds)
+    html = _env.get_template("embed.html").render(
+        config=config, static=STATIC, version=__version__, layers=config["layers"]
+    )
+    return HTMLResponse(html, headers=security_headers(origins))
+
+
+def _config(
+    origins: list[str],
+    token: str | None,
+    chosen: list[Any],
+    drawings: bool,
+    center: list[float] | None,
+    zoom: float | None,
+    crs: str,
+    bounds: list[float] | None,
+) -> dict[str, Any]:
+    """What the page's script needs; the token only when it came as `?token=`."""
+    own = origins[0]
+    names = [layer.name for layer in chosen] + ([DRAWINGS] if drawings else [])
+    return {
+        "origin": own,
+        "style": f"{own}{API}/style.json",
+        "transform": f"{own}/api/v1/geo/transform",
+        "workerUrl": f"{own}{STATIC}/maplibre-gl-worker.mjs?v={__version__}",
+        "token": token,
+        "allowedOrigins": origins,
+        "layers": names,
+        "center": center,
+        "zoom": zoom,
+        "crs": crs,
+        "bounds": bounds,
+    }

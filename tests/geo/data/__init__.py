@@ -1,0 +1,1 @@
+"""Test data of the geocoder: the address test set and its generator."""
