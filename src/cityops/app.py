@@ -18,6 +18,7 @@ from cityops.auth.deps import PrincipalCache
 from cityops.cases.api import router as cases_router
 from cityops.cases.runtime import start_cases, stop_cases
 from cityops.config import Settings, get_settings
+from cityops.geo.api import BOUNDARY_BODY_LIMITS
 from cityops.geo.api import router as geo_router
 from cityops.geo.crs import register_local_crs
 from cityops.geo.geocode_api import GEOCODE_BODY_LIMITS
@@ -85,7 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        overrides={"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024, **GEOCODE_BODY_LIMITS},
+        overrides={
+            "/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024,
+            **GEOCODE_BODY_LIMITS,
+            **BOUNDARY_BODY_LIMITS,
+        },
     )
     for router in (
         auth_router,

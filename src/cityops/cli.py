@@ -7,13 +7,15 @@ import getpass
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from cityops.auth.roles import Role
-from cityops.bootstrap import DemoAccount
 from cityops.config import Settings, get_settings
+
+if TYPE_CHECKING:  # the CLI starts fast: heavy modules load only in the command that runs
+    from cityops.bootstrap import DemoAccount
 
 T = TypeVar("T")
 
@@ -214,6 +216,35 @@ def geo_import_addresses(
     try:
         typer.echo(_run(work))
     except (StdAddressError, CRSError) as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@geo_app.command("import-boundaries")
+def geo_import_boundaries(
+    file: Annotated[Path, typer.Argument(exists=True, help="GeoJSON or zipped Shapefile.")],
+    code_field: Annotated[str, typer.Option(help="Property holding the unit code.")] = "code",
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of the file; default: its crs member or .prj.")
+    ] = None,
+) -> None:
+    """Replace approximate polygons by official boundaries; other units keep theirs."""
+    from cityops.geo.boundary_import import import_boundaries, read_boundary_file
+    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.org.divisions import DivisionDataError
+
+    async def work(settings: Settings) -> int:
+        rows = read_boundary_file(file.name, file.read_bytes(), code_field=code_field, crs=crs)
+        engine = create_engine(settings.database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                return await import_boundaries(session, rows, source=f"imported from {file.name}")
+        finally:
+            await engine.dispose()
+
+    try:
+        typer.echo(f"imported {_run(work)} official boundaries")
+    except DivisionDataError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(2) from exc
 

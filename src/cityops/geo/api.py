@@ -1,4 +1,4 @@
-"""HTTP endpoints of the map platform under /api/v1/geo: CRS conversion and division lookup."""
+"""HTTP endpoints of the map platform under /api/v1/geo: CRS, division lookup, boundaries."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import asyncio
 from typing import Annotated
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
+from pydantic import BaseModel
 
+from cityops.auth import audit
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.geo import crs as crs_module
+from cityops.geo.boundary_import import import_boundaries, read_boundary_file
 from cityops.geo.lookup import DivisionIndex, Match, Placement
 from cityops.geo.schemas import (
     DivisionBatchRequest,
@@ -22,7 +25,10 @@ from cityops.geo.schemas import (
     TransformResult,
 )
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.errors import ProblemError
+from cityops.kit.errors import OutOfScope, ProblemError
+from cityops.kit.web import ClientIp, DbSession
+from cityops.org.divisions import DivisionDataError
+from cityops.org.tree import OrgTreeCache
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 Reader = Annotated[Principal, Depends(require(Perm.ORG_READ))]
@@ -157,3 +163,80 @@ async def locate_batch(
         ref.approximate for item in items for ref in (item.unit, item.community, item.grid) if ref
     )
     return DivisionBatchResult(items=items, approximate_boundaries=approximate)
+
+
+#: Upload limit of a boundary file; app.py's BodySizeLimit needs BOUNDARY_BODY_LIMITS merged in.
+MAX_BOUNDARY_FILE = 20 * 1024 * 1024
+BOUNDARY_IMPORT_PATH = "/api/v1/geo/boundaries/import"
+BOUNDARY_BODY_LIMITS = {BOUNDARY_IMPORT_PATH: MAX_BOUNDARY_FILE + 64 * 1024}
+
+
+class BoundaryImportResult(BaseModel):
+    """What a boundary import wrote."""
+
+    imported: int
+    codes: list[str]
+
+
+@router.post(
+    "/boundaries/import", response_model=BoundaryImportResult, summary="Import official boundaries"
+)
+async def import_boundary_file(
+    request: Request,
+    file: UploadFile,
+    session: DbSession,
+    ip: ClientIp,
+    principal: Annotated[Principal, Depends(require(Perm.ORG_IMPORT))],
+    code_field: Annotated[str | None, Form(max_length=64)] = None,
+    crs: Annotated[str | None, Form(max_length=64)] = None,
+    code_field_query: Annotated[str | None, Query(alias="code_field", max_length=64)] = None,
+    crs_query: Annotated[str | None, Query(alias="crs", max_length=64)] = None,
+) -> BoundaryImportResult:
+    """Replace approximate polygons by official ones from GeoJSON or a zipped Shapefile.
+
+    Every code must be a unit of the tree inside your scope. Units the file does not name keep
+    their polygons (approximate ones stay approximate).
+    """
+    content = await file.read(MAX_BOUNDARY_FILE + 1)
+    if len(content) > MAX_BOUNDARY_FILE:
+        raise ProblemError(
+            413, "body-too-large", f"boundary files are limited to {MAX_BOUNDARY_FILE} bytes"
+        )
+    filename = file.filename or "boundaries.geojson"
+    label = filename.replace("\x00", "")[:128]
+    field = code_field or code_field_query or "code"
+    source_crs = crs or crs_query
+    try:
+        rows = await asyncio.to_thread(
+            read_boundary_file, filename, content, code_field=field, crs=source_crs
+        )
+    except DivisionDataError as exc:
+        raise ProblemError(422, "validation", str(exc)) from exc
+    tree_cache: OrgTreeCache = request.app.state.org_tree
+    tree = await tree_cache.current()
+    unknown = [r for r in rows if tree.get(r.code) is None]
+    if unknown:
+        first = unknown[0]
+        raise ProblemError(
+            422,
+            "validation",
+            f"{label}: feature {first.feature} (code {first.code}) is not in the org tree",
+        )
+    outside = sorted({r.code for r in rows if not principal.scope.allows(r.code)})
+    if outside:
+        raise OutOfScope(outside[0])
+    try:
+        count = await import_boundaries(session, rows, source=f"imported from {label}")
+    except DivisionDataError as exc:
+        raise ProblemError(422, "validation", str(exc)) from exc
+    await audit.record(
+        session,
+        action="geo.import_boundaries",
+        result="success",
+        actor=principal,
+        target=label,
+        client_ip=ip,
+        detail={"units": count, "code_field": field, "crs": source_crs or ""},
+    )
+    tree_cache.invalidate()
+    return BoundaryImportResult(imported=count, codes=[r.code for r in rows])
