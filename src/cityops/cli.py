@@ -15,7 +15,10 @@ from cityops.auth.roles import Role
 from cityops.config import Settings, get_settings
 
 if TYPE_CHECKING:  # the CLI starts fast: heavy modules load only in the command that runs
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from cityops.bootstrap import DemoAccount
+    from cityops.geo.geocode import StdImportSummary
 
 T = TypeVar("T")
 
@@ -55,14 +58,11 @@ def migrate() -> None:
 
 async def _seed(settings: Settings) -> str:
     from cityops.bootstrap import seed_district
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            summary = await seed_district(session, settings)
-    finally:
-        await engine.dispose()
+    summary = await in_unit_of_work(
+        settings.database_url, lambda session: seed_district(session, settings)
+    )
     return (
         f"seeded {settings.district_code} ({settings.division_year}): {summary.units} units, "
         f"{summary.communities} communities, {summary.grids} new synthetic grids, "
@@ -80,21 +80,15 @@ async def _create_user(
     settings: Settings, username: str, role: Role, org: str, password: str | None, name: str
 ) -> tuple[str, str | None]:
     from cityops.auth.accounts import NewAccount, create_account
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            account, one_time = await create_account(
-                session,
-                None,
-                NewAccount(
-                    username=username, role=role, org_code=org, display_name=name, password=password
-                ),
-            )
-            return account.username, one_time
-    finally:
-        await engine.dispose()
+    new = NewAccount(
+        username=username, role=role, org_code=org, display_name=name, password=password
+    )
+    account, one_time = await in_unit_of_work(
+        settings.database_url, lambda session: create_account(session, None, new)
+    )
+    return account.username, one_time
 
 
 def _read_password() -> str:
@@ -136,18 +130,16 @@ def org_import_divisions(
     source: Annotated[str, typer.Option(help="Where the codes come from.")],
 ) -> None:
     """Import another district's (or another year's) codes in the shipped CSV format."""
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
     from cityops.org.divisions import DivisionDataError, load_division_files
     from cityops.org.service import import_divisions
 
     async def work(settings: Settings) -> str:
         divisions = load_division_files(district, year, streets, villages, source)
-        engine = create_engine(settings.database_url)
-        try:
-            async with unit_of_work(create_sessionmaker(engine)) as session:
-                summary = await import_divisions(session, divisions, district_name=name)
-        finally:
-            await engine.dispose()
+        summary = await in_unit_of_work(
+            settings.database_url,
+            lambda session: import_divisions(session, divisions, district_name=name),
+        )
         return f"imported {summary.units} units and {summary.communities} communities"
 
     try:
@@ -162,18 +154,16 @@ def org_import_grids(
     file: Annotated[Path, typer.Argument(exists=True, help="CSV or GeoJSON of grids.")],
 ) -> None:
     """Import real grids; each covered community's synthetic grids are replaced."""
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
     from cityops.org.divisions import DivisionDataError
     from cityops.org.service import import_grids, parse_grid_file
 
     async def work(settings: Settings) -> int:
         rows = parse_grid_file(file.name, file.read_bytes())
-        engine = create_engine(settings.database_url)
-        try:
-            async with unit_of_work(create_sessionmaker(engine)) as session:
-                return await import_grids(session, rows, source=f"imported from {file.name}")
-        finally:
-            await engine.dispose()
+        source = f"imported from {file.name}"
+        return await in_unit_of_work(
+            settings.database_url, lambda session: import_grids(session, rows, source=source)
+        )
 
     try:
         typer.echo(f"imported {_run(work)} grids")
@@ -195,19 +185,18 @@ def geo_import_addresses(
         load_parser,
         read_std_address_csv,
     )
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
 
     async def work(settings: Settings) -> str:
         rows = read_std_address_csv(file.read_bytes(), resolve_crs(crs))
-        engine = create_engine(settings.database_url)
-        try:
-            async with unit_of_work(create_sessionmaker(engine)) as session:
-                parser = await load_parser(session, settings.district_code)
-                done = await import_std_addresses(
-                    session, parser, rows, source=f"imported from {file.name}"
-                )
-        finally:
-            await engine.dispose()
+
+        async def load_and_import(session: AsyncSession) -> StdImportSummary:
+            parser = await load_parser(session, settings.district_code)
+            return await import_std_addresses(
+                session, parser, rows, source=f"imported from {file.name}"
+            )
+
+        done = await in_unit_of_work(settings.database_url, load_and_import)
         return (
             f"imported {done.rows} rows: {done.inserted} new, {done.updated} updated, "
             f"{done.duplicates} duplicate keys in the file"
@@ -230,17 +219,15 @@ def geo_import_boundaries(
 ) -> None:
     """Replace approximate polygons by official boundaries; other units keep theirs."""
     from cityops.geo.boundary_import import import_boundaries, read_boundary_file
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
     from cityops.org.divisions import DivisionDataError
 
     async def work(settings: Settings) -> int:
         rows = read_boundary_file(file.name, file.read_bytes(), code_field=code_field, crs=crs)
-        engine = create_engine(settings.database_url)
-        try:
-            async with unit_of_work(create_sessionmaker(engine)) as session:
-                return await import_boundaries(session, rows, source=f"imported from {file.name}")
-        finally:
-            await engine.dispose()
+        source = f"imported from {file.name}"
+        return await in_unit_of_work(
+            settings.database_url, lambda session: import_boundaries(session, rows, source=source)
+        )
 
     try:
         typer.echo(f"imported {_run(work)} official boundaries")
@@ -271,14 +258,9 @@ def serve(
 
 async def _demo_accounts(settings: Settings) -> list[DemoAccount]:
     from cityops.bootstrap import open_demo_accounts
-    from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+    from cityops.kit.db import in_unit_of_work
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            return await open_demo_accounts(session)
-    finally:
-        await engine.dispose()
+    return await in_unit_of_work(settings.database_url, open_demo_accounts)
 
 
 def _remember(credentials: Path, opened: list[DemoAccount]) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,3 +97,13 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
         except BaseException:
             await session.rollback()
             raise
+
+
+async def in_unit_of_work(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open an engine for `url`, run `work` in one unit of work, then dispose of the engine."""
+    engine = create_engine(url)
+    try:
+        async with unit_of_work(create_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
