@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,11 @@ from alembic.script import ScriptDirectory
 
 from cityops import __version__
 from cityops.kit.migrate import alembic_config
+from tests.real_server import free_port
 
 CITYOPS = shutil.which("cityops", path=str(Path(sys.executable).parent)) or "cityops"
 PASSWORD = "Serve-Passw0rd!"
 STARTUP_SECONDS = 120
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

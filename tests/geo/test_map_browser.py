@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,19 +13,12 @@ import pytest
 
 from cityops.geo.boundaries import unit_points
 from cityops.portal.render import STATIC_DIR
-from tests.portal.test_pages_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _cityops,
-    _free_port,
-    _unavailable,
-    _wait_ready,
-)
+from tests.real_server import chromium, running_cityops, unavailable
 
 PASSWORD = "Map-Passw0rd!"
 ACCOUNTS = {
-    "map_duty": ("district_officer", "310117"),
-    "map_sijing": ("town_operator", "310117102"),
+    "map_duty": ("district_officer", "310117", "区值班长（地图测试）"),
+    "map_sijing": ("town_operator", "310117102", "泗泾镇操作员（地图测试）"),
 }
 GUIDELINE_18 = {
     *(f"310117{n:03d}" for n in range(1, 7)),
@@ -65,46 +56,18 @@ def _login(base: str, username: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; never a downloaded browser."""
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    """Debian's Chromium driven by Playwright, once the map bundle is built."""
     if not (STATIC_DIR / "build" / "map-embed.js").exists():
-        _unavailable("the map bundle is not built (make web)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        unavailable("the map bundle is not built (make web)")
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     """A real server on a free port over a migrated, seeded SQLite DB with two accounts."""
-    workdir = tmp_path_factory.mktemp("map")
-    cityops = _cityops()
-    env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/cityops.db"}
-    for args in (["migrate"], ["seed"]):
-        subprocess.run([cityops, *args], cwd=workdir, env=env, check=True, capture_output=True)
-    for username, (role, org) in ACCOUNTS.items():
-        subprocess.run(
-            [cityops, "user", "create", username, "--role", role, "--org", org],
-            cwd=workdir, env=env, check=True, capture_output=True, input=f"{PASSWORD}\n".encode(),
-        )  # fmt: skip
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (workdir / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [cityops, "serve", "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=log
-        )
-        try:
-            _wait_ready(base, process)
-            yield Platform(base, {name: _login(base, name) for name in ACCOUNTS})
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    with running_cityops(tmp_path_factory.mktemp("map"), ACCOUNTS, PASSWORD) as base:
+        yield Platform(base, {name: _login(base, name) for name in ACCOUNTS})
 
 
 @pytest.fixture

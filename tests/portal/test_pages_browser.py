@@ -2,112 +2,32 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = os.environ.get("CITYOPS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.real_server import chromium, running_cityops
+
 OPERATOR = "op_sijing"
 PASSWORD = "Browser-Passw0rd!"
 SYNTHETIC = "合成数据（非官方）"
 
 
-def _unavailable(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"{reason} (required when CI=true)")
-    pytest.skip(reason)
-
-
-def _cityops() -> str:
-    local = Path(sys.executable).parent / "cityops"
-    found = str(local) if local.exists() else shutil.which("cityops")
-    assert found, "the cityops command is not installed"
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"cityops serve exited with {server.returncode}"
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as reply:  # noqa: S310
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    pytest.fail("cityops serve did not become ready")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; never a downloaded browser."""
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    """Debian's Chromium driven by Playwright."""
+    with chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server on a free port over a migrated, seeded SQLite DB with a town operator."""
-    workdir = tmp_path_factory.mktemp("browser")
-    cityops = _cityops()
-    env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/cityops.db"}
-    for args in (["migrate"], ["seed"]):
-        subprocess.run([cityops, *args], cwd=workdir, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [cityops, "user", "create", OPERATOR, "--role", "town_operator", "--org", "310117102",
-         "--name", "泗泾镇测试操作员"],
-        cwd=workdir, env=env, check=True, capture_output=True, input=f"{PASSWORD}\n".encode(),
-    )  # fmt: skip
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (workdir / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [cityops, "serve", "--port", str(port)], cwd=workdir, env=env, stdout=log, stderr=log
-        )
-        try:
-            _wait_ready(base, process)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
+    accounts = {OPERATOR: ("town_operator", "310117102", "泗泾镇测试操作员")}
+    with running_cityops(tmp_path_factory.mktemp("browser"), accounts, PASSWORD) as base:
+        yield base
 
 
 @dataclass
