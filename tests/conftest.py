@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.app import create_app
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
 from cityops.bootstrap import seed_district
 from cityops.config import Settings
-from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -74,19 +75,27 @@ async def _pg_drop_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
+async def seed_with_accounts(
+    settings: Settings,
+    accounts: dict[str, tuple[Role, str]],
+    password: str,
+    session: AsyncSession,
+) -> None:
+    """Seed the district and open each (role, org) account with one password, in one session."""
+    await seed_district(session, settings)
+    for username, (role, org) in accounts.items():
+        await create_account(
+            session,
+            None,
+            NewAccount(username=username, role=role, org_code=org, password=password),
+        )
+
+
 async def _prepare(settings: Settings) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            await seed_district(session, settings)
-            for username, (role, org) in ACCOUNTS.items():
-                await create_account(
-                    session,
-                    None,
-                    NewAccount(username=username, role=role, org_code=org, password=PASSWORD),
-                )
-    finally:
-        await engine.dispose()
+    await in_unit_of_work(
+        settings.database_url,
+        lambda session: seed_with_accounts(settings, ACCOUNTS, PASSWORD, session),
+    )
 
 
 @dataclass

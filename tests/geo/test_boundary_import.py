@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shapefile  # type: ignore[import-untyped]
+import shapefile
 from fastapi.testclient import TestClient
 from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.app import create_app
-from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.models import AuditEntry
 from cityops.auth.roles import Role
-from cityops.bootstrap import seed_district
 from cityops.config import Settings
 from cityops.geo.boundary_import import (
     BoundaryDataError,
@@ -34,9 +33,10 @@ from cityops.geo.boundary_import import (
     read_boundary_file,
 )
 from cityops.geo.service import ensure_approximate_boundaries
-from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 from cityops.org.models import OrgUnit
+from tests.conftest import seed_with_accounts
 
 PASSWORD = "Test-Passw0rd!"
 CODE = "310117102"  # 泗泾镇
@@ -55,18 +55,10 @@ def _settings(url: str) -> Settings:
 
 
 async def _prepare(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            await seed_district(session, _settings(url))
-            for username, (role, org) in ACCOUNTS.items():
-                await create_account(
-                    session,
-                    None,
-                    NewAccount(username=username, role=role, org_code=org, password=PASSWORD),
-                )
-    finally:
-        await engine.dispose()
+    settings = _settings(url)
+    await in_unit_of_work(
+        url, lambda session: seed_with_accounts(settings, ACCOUNTS, PASSWORD, session)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -88,45 +80,35 @@ def url(template: Path, tmp_path: Path) -> str:
 
 
 async def _unit(url: str, code: str) -> OrgUnit:
-    engine = create_engine(url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            unit = await session.get(OrgUnit, code)
-            assert unit is not None
-            session.expunge(unit)
-            return unit
-    finally:
-        await engine.dispose()
+    async def work(session: AsyncSession) -> OrgUnit:
+        unit = await session.get(OrgUnit, code)
+        assert unit is not None
+        session.expunge(unit)
+        return unit
+
+    return await in_unit_of_work(url, work)
 
 
 async def _import(url: str, rows: list[BoundaryRow]) -> int:
-    engine = create_engine(url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            return await import_boundaries(session, rows, source="test")
-    finally:
-        await engine.dispose()
+    return await in_unit_of_work(
+        url, lambda session: import_boundaries(session, rows, source="test")
+    )
 
 
 async def _audited(url: str) -> list[tuple[str, str, str]]:
-    engine = create_engine(url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            found = await session.scalars(
-                select(AuditEntry).where(AuditEntry.action == "geo.import_boundaries")
-            )
-            return [(e.actor, e.target, e.result) for e in found]
-    finally:
-        await engine.dispose()
+    async def work(session: AsyncSession) -> list[tuple[str, str, str]]:
+        found = await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "geo.import_boundaries")
+        )
+        return [(e.actor, e.target, e.result) for e in found]
+
+    return await in_unit_of_work(url, work)
 
 
 async def _regenerate(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            return await ensure_approximate_boundaries(session, "310117")
-    finally:
-        await engine.dispose()
+    return await in_unit_of_work(
+        url, lambda session: ensure_approximate_boundaries(session, "310117")
+    )
 
 
 def _collection(features: list[tuple[str, dict[str, Any]]], crs: str | None = None) -> bytes:

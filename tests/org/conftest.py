@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cityops.auth.accounts import NewAccount, create_account
-from cityops.bootstrap import seed_district
 from cityops.config import Settings
-from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
-from tests.conftest import ACCOUNTS, PASSWORD
+from tests.conftest import ACCOUNTS, PASSWORD, seed_with_accounts
 
 
 def sqlite_settings(path: Path) -> Settings:
@@ -23,18 +21,10 @@ def sqlite_settings(path: Path) -> Settings:
 
 
 async def _seed_with_accounts(settings: Settings) -> None:
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            await seed_district(session, settings)
-            for username, (role, org) in ACCOUNTS.items():
-                await create_account(
-                    session,
-                    None,
-                    NewAccount(username=username, role=role, org_code=org, password=PASSWORD),
-                )
-    finally:
-        await engine.dispose()
+    await in_unit_of_work(
+        settings.database_url,
+        lambda session: seed_with_accounts(settings, ACCOUNTS, PASSWORD, session),
+    )
 
 
 @pytest.fixture(scope="session")

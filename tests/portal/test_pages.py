@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.app import create_app
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
-from cityops.bootstrap import seed_district
 from cityops.config import Settings
-from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
+from tests.conftest import seed_with_accounts
 
 PASSWORD = "Portal-Passw0rd!"
 NEW_PASSWORD = "Changed-Passw0rd#2"
@@ -32,23 +33,16 @@ ACCOUNTS: dict[str, tuple[Role, str]] = {
 
 
 async def _prepare(settings: Settings) -> str:
-    engine = create_engine(settings.database_url)
-    try:
-        async with unit_of_work(create_sessionmaker(engine)) as session:
-            await seed_district(session, settings)
-            for username, (role, org) in ACCOUNTS.items():
-                await create_account(
-                    session,
-                    None,
-                    NewAccount(username=username, role=role, org_code=org, password=PASSWORD),
-                )
-            _, one_time = await create_account(
-                session,
-                None,
-                NewAccount(username="p_fresh", role=Role.TOWN_OPERATOR, org_code="310117102"),
-            )
-    finally:
-        await engine.dispose()
+    async def work(session: AsyncSession) -> str | None:
+        await seed_with_accounts(settings, ACCOUNTS, PASSWORD, session)
+        _, one_time = await create_account(
+            session,
+            None,
+            NewAccount(username="p_fresh", role=Role.TOWN_OPERATOR, org_code="310117102"),
+        )
+        return one_time
+
+    one_time = await in_unit_of_work(settings.database_url, work)
     assert one_time is not None
     return one_time
 
