@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -33,6 +34,10 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 geo_app = typer.Typer(help="The map platform: geocoding.", no_args_is_help=True)
 app.add_typer(geo_app, name="geo")
+simulate_app = typer.Typer(
+    help="Labelled-synthetic load through the real intake paths.", no_args_is_help=True
+)
+app.add_typer(simulate_app, name="simulate")
 
 
 def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
@@ -280,8 +285,12 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Prepare only.")] = False,
+    simulate_rate: Annotated[
+        float,
+        typer.Option(help="Synthetic reports per second for the live feed (0: no simulator)."),
+    ] = 0.2,
 ) -> None:
-    """Migrate, seed Songjiang, create demo accounts with random passwords, and serve."""
+    """Migrate, seed Songjiang, create demo accounts, serve, and feed labelled synthetic cases."""
     migrate()
     seed()
     credentials = Path("var/demo-credentials.txt")
@@ -289,8 +298,69 @@ def demo(
     typer.echo(f"\nDemo accounts (random passwords made at install; kept in {credentials}):")
     typer.echo(credentials.read_text("utf-8") if credentials.exists() else "(none)")
     typer.echo(f"Portal: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    if not no_serve:
+    if no_serve:
+        return
+    feed = _start_simulator(f"http://{host}:{port}", simulate_rate) if simulate_rate > 0 else None
+    try:
         serve(host=host, port=port, workers=1)
+    finally:
+        if feed is not None:
+            feed.terminate()
+            feed.wait(timeout=15)
+
+
+def _start_simulator(base_url: str, rate: float) -> subprocess.Popen[bytes]:
+    """`cityops simulate cases` beside the demo server: the live feed, labelled synthetic."""
+    typer.echo(f"Live feed: simulated cases (【模拟】, source keys SIM-…) at {rate}/s")
+    command = [sys.executable, "-m", "cityops", "simulate", "cases"]
+    # Our own interpreter and arguments, no shell: nothing untrusted reaches the command line.
+    return subprocess.Popen([*command, "--base-url", base_url, "--rate", str(rate)])  # noqa: S603
+
+
+@simulate_app.command("cases")
+def simulate_cases(
+    base_url: Annotated[str, typer.Option(help="The running platform.")] = "http://127.0.0.1:8000",
+    rate: Annotated[float, typer.Option(min=0.001, help="New reports per second.")] = 0.5,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many.")] = None,
+    duration: Annotated[float | None, typer.Option(min=1, help="Stop after seconds.")] = None,
+    dwell: Annotated[
+        float, typer.Option(min=0.01, help="Mean seconds a case waits for its next step.")
+    ] = 30.0,
+    handlers: Annotated[
+        bool, typer.Option(help="Also play the handlers' actions (register … evaluate).")
+    ] = True,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
+) -> None:
+    """Feed labelled-synthetic cases through the real intake paths and play the handlers."""
+    import logging
+
+    from cityops.simulate.runner import SimConfig, simulate_cases
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    config = SimConfig(
+        base_url.rstrip("/"),
+        rate=rate,
+        count=count,
+        duration=duration,
+        dwell=dwell,
+        handlers=handlers,
+        seed=seed,
+    )
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        stats = _run(lambda settings: simulate_cases(settings, config))
+    except (OperationalError, ProgrammingError) as exc:
+        typer.echo(
+            "the database is not ready (run `cityops migrate` and `cityops seed` with the same "
+            f"CITYOPS_DATABASE_URL as the server): {exc.orig}",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
+    except TimeoutError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"simulation: {stats.line()}")
 
 
 @app.command()

@@ -246,6 +246,26 @@ async def create_api_key(
     account = await get_account(session, actor, account_id)
     if account.role != Role.SYSTEM_CLIENT:
         raise Conflict("API keys are for system client accounts")
+    return await _issue_api_key(session, account, name, actor, client_ip)
+
+
+async def issue_tool_api_key(
+    session: AsyncSession, account: Account, name: str, tool: str
+) -> tuple[AuthToken, str]:
+    """Issue an API key from an install-time tool (no principal), audited under the tool's name."""
+    if account.role != Role.SYSTEM_CLIENT:
+        raise Conflict("API keys are for system client accounts")
+    return await _issue_api_key(session, account, name, None, "", tool)
+
+
+async def _issue_api_key(
+    session: AsyncSession,
+    account: Account,
+    name: str,
+    actor: Principal | None,
+    client_ip: str,
+    tool: str = "",
+) -> tuple[AuthToken, str]:
     secret = new_secret(API_KEY_PREFIX)
     token = await AccountRepository(session).add_token(
         AuthToken(
@@ -261,6 +281,7 @@ async def create_api_key(
         action="apikey.create",
         result="success",
         actor=actor,
+        actor_name=tool,
         target=account.username,
         client_ip=client_ip,
         detail={"name": name},

@@ -1,0 +1,1 @@
+"""`cityops simulate cases`: a labelled-synthetic district feeding the real intake paths."""

@@ -1,0 +1,148 @@
+"""The simulator's own accounts: system clients per source, a duty officer and grid workers.
+
+Every name says 模拟 (synthetic). Passwords and API keys are fresh on every run and never
+written anywhere: they live only in the simulator's memory.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass, field
+
+import orjson
+from shapely.geometry import shape
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityops.auth import audit
+from cityops.auth.accounts import NewAccount, create_account, issue_tool_api_key
+from cityops.auth.models import Account, AuthToken
+from cityops.auth.passwords import hash_password_async
+from cityops.auth.repository import AccountRepository
+from cityops.auth.roles import Role
+from cityops.kit.db import utcnow
+from cityops.org.models import OrgLevel, OrgUnit
+from cityops.simulate.scenarios import Place
+
+TOOL = "cityops simulate"
+KEY_NAME = "simulate"
+COMMUNITY_LEVELS = (
+    OrgLevel.RESIDENTS_COMMITTEE.value,
+    OrgLevel.VILLAGE_COMMITTEE.value,
+    OrgLevel.VIRTUAL_COMMUNITY.value,
+)
+
+#: The system client that plays each source, and how it is named.
+SYSTEMS: dict[str, tuple[str, str]] = {
+    "hotline_12345": ("sim-12345", "模拟12345热线系统（合成数据）"),
+    "grid": ("sim-urban-grid", "模拟城市网格化管理系统（合成数据）"),
+    "open311": ("sim-open311", "模拟Open311客户端（合成数据）"),
+}
+OFFICER = ("sim-duty", "模拟值班调度员（合成数据）")
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A person account of the simulator and its password for this run."""
+
+    username: str
+    password: str
+
+
+@dataclass(slots=True)
+class SimAccounts:
+    """What the simulator signs in with, and the places it reports from."""
+
+    api_keys: dict[str, str]
+    officer: Login
+    grid_workers: dict[str, Login] = field(default_factory=dict)  # community code → login
+    places: list[Place] = field(default_factory=list)
+
+
+async def load_places(session: AsyncSession, district_code: str) -> list[Place]:
+    """Every community of the district that has a boundary, with its town's name."""
+    units = (
+        await session.scalars(select(OrgUnit).where(OrgUnit.code.startswith(district_code)))
+    ).all()
+    names = {u.code: u.name for u in units}
+    places = []
+    for unit in units:
+        if unit.level in COMMUNITY_LEVELS and unit.geometry:
+            area = shape(orjson.loads(unit.geometry))
+            town = names.get(unit.parent_code or "", "")
+            places.append(Place(unit.code, unit.name, town, area))
+    return sorted(places, key=lambda p: p.code)
+
+
+async def _system(session: AsyncSession, district: str, username: str, name: str) -> str:
+    repo = AccountRepository(session)
+    account = await repo.by_username(username)
+    if account is None:
+        account, _ = await create_account(
+            session,
+            None,
+            NewAccount(username, Role.SYSTEM_CLIENT, district, display_name=name),
+        )
+    await _revoke_old_keys(session, account)
+    _, secret = await issue_tool_api_key(session, account, KEY_NAME, TOOL)
+    return secret
+
+
+async def _revoke_old_keys(session: AsyncSession, account: Account) -> None:
+    """End the keys of earlier runs, so a key lives no longer than the run that made it."""
+    await session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.account_id == account.id,
+            AuthToken.kind == "api_key",
+            AuthToken.name == KEY_NAME,
+            AuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+
+
+async def _person(session: AsyncSession, username: str, role: Role, org: str, name: str) -> Login:
+    """Open or refresh a person account with a new random password that needs no change."""
+    password = "Sim-" + secrets.token_urlsafe(12) + "9x"
+    repo = AccountRepository(session)
+    account = await repo.by_username(username)
+    if account is None:
+        account, _ = await create_account(
+            session, None, NewAccount(username, role, org, display_name=name, password=password)
+        )
+    else:
+        account.password_hash = await hash_password_async(password)
+        account.active = True
+        account.failed_logins = 0
+        account.locked_until = None
+    account.must_change_password = False
+    await audit.record(
+        session, action="simulate.account", result="success", actor_name=TOOL, target=username
+    )
+    return Login(username, password)
+
+
+async def prepare_accounts(
+    session: AsyncSession, district: str, rng: random.Random, workers: int = 8
+) -> SimAccounts:
+    """Open (or refresh) the simulator's accounts and load the places it reports from."""
+    keys = {
+        source: await _system(session, district, username, name)
+        for source, (username, name) in SYSTEMS.items()
+    }
+    officer = await _person(session, OFFICER[0], Role.DISTRICT_OFFICER, district, OFFICER[1])
+    places = await load_places(session, district)
+    chosen = rng.sample(places, min(workers, len(places)))
+    grid_workers = {
+        place.code: await _person(
+            session,
+            f"sim-gw-{place.code}",
+            Role.GRID_WORKER,
+            place.code,
+            f"模拟网格员·{place.name}（合成数据）",
+        )
+        for place in chosen
+    }
+    return SimAccounts(keys, officer, grid_workers, places)
