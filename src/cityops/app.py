@@ -17,6 +17,9 @@ from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
 from cityops.cases.api import router as cases_router
 from cityops.cases.runtime import start_cases, stop_cases
+from cityops.cases.sources.grid import router as grid_source_router
+from cityops.cases.sources.open311.api import router as open311_router
+from cityops.cases.sources.town import router as town_source_router
 from cityops.config import Settings, get_settings
 from cityops.geo.api import BOUNDARY_BODY_LIMITS
 from cityops.geo.api import router as geo_router
@@ -101,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         geocode_router,
         map_router,
         cases_router,
+        grid_source_router,
+        town_source_router,
+        open311_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

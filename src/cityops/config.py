@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     case_duplicate_hours: int = Field(
         default=72, ge=1, description="How far back merge candidates are looked for."
     )
+    open311_public_reads: bool = Field(
+        default=True,
+        description="Let anyone read the public fields of Open311 requests (GET requests), "
+        "as GeoReport v2 expects; false: only with a system client's API key.",
+    )
+    town_feed_settle_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Age a timeline entry must reach before the town changes feed hands it out, "
+        "so an entry committed late never falls behind a cursor (twice the longest write).",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -89,7 +89,7 @@ def test_manhole_cover_from_12345_to_callback(
     )
     assert case["divisions"]["unit"] == "310117102"
     assert case["department_key"] == "sw"
-    assert case["reporter"] == {"name": "张*", "phone": "138****5678"}
+    assert case["reporter"] == {"name": "张*", "phone": "138****5678", "email": None}
 
     def at(hour: int, minute: int) -> None:
         clock.set(sh(2026, 3, 2, hour, minute))

@@ -95,12 +95,16 @@ def test_contact_is_masked_scoped_permissioned_and_audited(
     api: Api, sheshan_case: int, backend: Backend
 ) -> None:
     cid = sheshan_case
-    assert api.detail(cid, "t_sheshan")["reporter"] == {"name": "李*", "phone": "139****1111"}
+    assert api.detail(cid, "t_sheshan")["reporter"] == {
+        "name": "李*",
+        "phone": "139****1111",
+        "email": None,
+    }
     assert_problem(api.get("t_sheshan", f"/{cid}/contact"), 403, "forbidden")  # no case.contact
     assert_problem(api.get("t_sijing", f"/{cid}/contact"), 403, "forbidden")
     plain = api.get("t_duty", f"/{cid}/contact")
     assert plain.status_code == 200, plain.text
-    assert plain.json() == {"name": "李四", "phone": "13900001111"}
+    assert plain.json() == {"name": "李四", "phone": "13900001111", "email": None}
     audit = api.client.get(
         "/api/v1/audit",
         params={"action": "case.contact_read", "limit": "500"},

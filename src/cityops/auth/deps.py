@@ -114,7 +114,14 @@ def bearer_token(request: Request) -> str | None:
 async def optional_principal(request: Request) -> Principal | None:
     """The caller, or None when no valid token came with the request."""
     token = bearer_token(request)
-    if token is None or len(token) > 200:
+    if token is None:
+        return None
+    return await principal_for(request, token)
+
+
+async def principal_for(request: Request, token: str) -> Principal | None:
+    """The principal behind a bearer secret from anywhere (a header, an Open311 api_key field)."""
+    if len(token) > 200:
         return None
     cache: PrincipalCache = request.app.state.principal_cache
 

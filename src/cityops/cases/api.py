@@ -208,9 +208,9 @@ async def get_contact(
         client_ip=ip,
         detail={"has_contact": contact is not None},
     )
-    return ContactRead(
-        name=contact.name if contact else None, phone=contact.phone if contact else None
-    )
+    if contact is None:
+        return ContactRead(name=None, phone=None)
+    return ContactRead(name=contact.name, phone=contact.phone, email=contact.email)
 
 
 def _input(body: ActionRequest | None) -> ActionInput:

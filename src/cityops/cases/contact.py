@@ -15,6 +15,11 @@ class Contact:
 
     name: str | None
     phone: str | None
+    email: str | None = None
+
+    def __bool__(self) -> bool:
+        """Whether there is anything to keep."""
+        return bool(self.name or self.phone or self.email)
 
 
 def mask_phone(phone: str) -> str:
@@ -31,6 +36,14 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1)
 
 
+def mask_email(email: str) -> str:
+    """Keep the first character of the local part and the domain: zhang@x.cn → z****@x.cn."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return "*" * len(email)
+    return (local[:1] + "*" * max(len(local) - 1, 1)) + "@" + domain
+
+
 def _context(case_id: int) -> str:
     # Binding the ciphertext to its row: a token copied onto another case does not decrypt.
     return f"case_record:{case_id}:reporter_contact"
@@ -40,7 +53,11 @@ def seal(case: CaseRecord, contact: Contact, cipher: DataCipher) -> None:
     """Store the masked forms and the encrypted contact on a case that has an id."""
     case.reporter_name_masked = mask_name(contact.name) if contact.name else None
     case.reporter_phone_masked = mask_phone(contact.phone) if contact.phone else None
-    plain = json.dumps({"name": contact.name, "phone": contact.phone}, ensure_ascii=False)
+    case.reporter_email_masked = mask_email(contact.email) if contact.email else None
+    fields = {"name": contact.name, "phone": contact.phone}
+    if contact.email:
+        fields["email"] = contact.email
+    plain = json.dumps(fields, ensure_ascii=False)
     case.reporter_contact_enc = cipher.encrypt(plain, _context(case.id))
 
 
@@ -49,4 +66,4 @@ def unseal(case: CaseRecord, cipher: DataCipher) -> Contact | None:
     if case.reporter_contact_enc is None:
         return None
     data = json.loads(cipher.decrypt(case.reporter_contact_enc, _context(case.id)))
-    return Contact(name=data.get("name"), phone=data.get("phone"))
+    return Contact(name=data.get("name"), phone=data.get("phone"), email=data.get("email"))

@@ -76,6 +76,7 @@ class NewCase:
     urgency: str = Urgency.NORMAL
     photos: tuple[str, ...] = ()
     occurred_at: datetime | None = None
+    component_id: str | None = None  # 部件标识码, checked by the adapter that takes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,7 @@ async def intake(
         source=data.source,
         source_key=data.source_key or None,
         category=category_code(category),
+        component_id=data.component_id,
         text=data.text,
         lon=lon,
         lat=lat,
@@ -190,7 +192,7 @@ async def intake(
     )
     svc.session.add(case)
     await svc.session.flush()
-    if data.contact is not None and (data.contact.name or data.contact.phone):
+    if data.contact:
         seal(case, data.contact, svc.env.cipher())
     await svc.log(
         case,

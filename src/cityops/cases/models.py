@@ -35,6 +35,7 @@ class CaseRecord(Base):
     source: Mapped[str] = mapped_column(String(32))
     source_key: Mapped[str | None] = mapped_column(String(128))
     category: Mapped[str] = mapped_column(String(32), index=True)  # "component:0101"
+    component_id: Mapped[str | None] = mapped_column(String(16), index=True)  # 部件标识码
     text: Mapped[str] = mapped_column(Text)
     lon: Mapped[float | None] = mapped_column(Float)  # WGS84/CGCS2000
     lat: Mapped[float | None] = mapped_column(Float)
@@ -60,6 +61,7 @@ class CaseRecord(Base):
     photos: Mapped[list[str]] = mapped_column(JSON, default=list)
     reporter_name_masked: Mapped[str | None] = mapped_column(String(64))
     reporter_phone_masked: Mapped[str | None] = mapped_column(String(32))
+    reporter_email_masked: Mapped[str | None] = mapped_column(String(128))
     reporter_contact_enc: Mapped[str | None] = mapped_column(Text)  # kit.crypto token
     returns: Mapped[int] = mapped_column(Integer, default=0)  # 退单次数
     reworks: Mapped[int] = mapped_column(Integer, default=0)  # 返工次数

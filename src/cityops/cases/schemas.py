@@ -89,6 +89,7 @@ class ReporterRead(BaseModel):
 
     name: str | None
     phone: str | None
+    email: str | None = None
 
 
 class DepartmentRef(BaseModel):
@@ -128,6 +129,7 @@ class CaseRead(BaseModel):
     source_key: str | None
     category: str
     category_name: str
+    component_id: str | None = Field(description="部件标识码 (16 digits) of a component case")
     text: str
     location: LocationRead | None
     address: str
@@ -230,6 +232,7 @@ class ContactRead(BaseModel):
 
     name: str | None
     phone: str | None
+    email: str | None = None
 
 
 class KpiRead(BaseModel):

@@ -56,14 +56,19 @@ def _fields(case: CaseRecord, view: View) -> dict[str, Any]:
     owner = view.tree.get(case.owner_code)
     department = view.departments.get(case.department_id) if case.department_id else None
     reporter = None
-    if case.reporter_name_masked or case.reporter_phone_masked:
-        reporter = ReporterRead(name=case.reporter_name_masked, phone=case.reporter_phone_masked)
+    if case.reporter_name_masked or case.reporter_phone_masked or case.reporter_email_masked:
+        reporter = ReporterRead(
+            name=case.reporter_name_masked,
+            phone=case.reporter_phone_masked,
+            email=case.reporter_email_masked,
+        )
     return {
         "id": case.id,
         "source": case.source,
         "source_key": case.source_key,
         "category": case.category,
         "category_name": _category_name(case.category),
+        "component_id": case.component_id,
         "text": case.text,
         "location": _location(case, view.crs),
         "address": case.address,
