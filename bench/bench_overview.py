@@ -39,7 +39,7 @@ from bench.year_of_cases import load_year
 
 PASSWORD = "Bench-Passw0rd!"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-DISTRICT, TOWN = "310117", "310117103"  # 松江区, 泗泾镇
+DISTRICT, TOWN = "310117", "310117102"  # 松江区, 泗泾镇
 READY = "document.body.dataset.overviewReady === '1'"
 
 

@@ -81,7 +81,7 @@ def test_a_pending_extension_is_decided_first() -> None:
 
 
 def test_a_report_the_platform_cannot_take_is_kept_and_sent_first_next_time() -> None:
-    accounts = SimAccounts({}, Login("x", "y"), {}, PLACES)
+    accounts = SimAccounts({}, Login("x", "y"), "310117", {}, PLACES)
     simulation = Simulation(SimConfig("http://127.0.0.1:1"), accounts)
     report = simulation.maker.next("grid")
 

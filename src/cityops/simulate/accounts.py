@@ -56,6 +56,7 @@ class SimAccounts:
 
     api_keys: dict[str, str]
     officer: Login
+    district: str = "310117"
     grid_workers: dict[str, Login] = field(default_factory=dict)  # community code → login
     places: list[Place] = field(default_factory=list)
 
@@ -145,4 +146,4 @@ async def prepare_accounts(
         )
         for place in chosen
     }
-    return SimAccounts(keys, officer, grid_workers, places)
+    return SimAccounts(keys, officer, district, grid_workers, places)

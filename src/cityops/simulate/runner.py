@@ -20,9 +20,15 @@ import httpx
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.simulate.accounts import Login, SimAccounts, prepare_accounts
-from cityops.simulate.channels import CasesApiChannel, Channel, MobileChannel
+from cityops.simulate.channels import (
+    CasesApiChannel,
+    Channel,
+    MobileChannel,
+    Open311Channel,
+    UrbanGridChannel,
+)
 from cityops.simulate.handlers import DONE, Handlers
-from cityops.simulate.scenarios import KEY_PREFIX, Report, ReportMaker
+from cityops.simulate.scenarios import Report, ReportMaker, is_simulated
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,11 @@ async def login(http: httpx.AsyncClient, who: Login) -> str:
 
 async def build_channels(http: httpx.AsyncClient, accounts: SimAccounts) -> dict[str, Channel]:
     """One channel per simulated source, signed in with that source's credentials."""
+    keys = accounts.api_keys
     channels: dict[str, Channel] = {
-        source: CasesApiChannel(source, key) for source, key in accounts.api_keys.items()
+        "hotline_12345": CasesApiChannel("hotline_12345", keys["hotline_12345"]),
+        "grid": UrbanGridChannel("grid", keys["grid"], accounts.district),
+        "open311": Open311Channel("open311", keys["open311"]),
     }
     tokens = {code: await login(http, who) for code, who in accounts.grid_workers.items()}
     channels["mobile"] = MobileChannel("mobile", tokens)
@@ -223,7 +232,7 @@ class Simulation:
             reply.raise_for_status()
             page = reply.json()
             for case in page["items"]:
-                if str(case.get("source_key") or "").startswith(KEY_PREFIX):
+                if is_simulated(str(case["text"]), case.get("source_key")):
                     self._schedule(int(case["id"]))
             offset += len(page["items"])
             if not page["items"] or offset >= page["total"]:

@@ -127,6 +127,15 @@ class Report:
         return f"{KEY_PREFIX}{self.run}-{self.source}-{self.serial}"
 
 
+def is_simulated(text: str, source_key: str | None) -> bool:
+    """Whether a case came from the simulator: its mark on the text and its prefix in the key.
+
+    Sources may namespace a key (Open311: `<account>:<device>:<key>`), so the prefix is looked
+    for anywhere in it.
+    """
+    return text.startswith(SYNTHETIC_MARK) and KEY_PREFIX in (source_key or "")
+
+
 def weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
     """One of the codes, drawn by weight."""
     codes = [code for code, _ in pairs]
