@@ -16,6 +16,7 @@ from cityops import __version__
 from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
 from cityops.cases.api import router as cases_router
+from cityops.cases.map_layer import register_case_layer
 from cityops.cases.runtime import start_cases, stop_cases
 from cityops.cases.sources.grid import router as grid_source_router
 from cityops.cases.sources.open311.api import router as open311_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     for name, definition in settings.local_crs.items():
         register_local_crs(name, definition)
+    register_case_layer()  # cases own their map layer; geo only knows the registry
     install_problem_handlers(app)
     app.add_middleware(
         BodySizeLimit,

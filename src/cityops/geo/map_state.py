@@ -9,7 +9,6 @@ from fastapi import Request
 
 from cityops.auth.principal import Principal
 from cityops.geo import crs as crs_module
-from cityops.geo.case_layer import register_case_layer
 from cityops.geo.layers import Layer, LayerContext, registry
 from cityops.geo.map_style import DRAWINGS
 from cityops.geo.org_layers import org_tables, register_builtin_layers
@@ -17,7 +16,6 @@ from cityops.geo.tiles import TileCache
 from cityops.kit.errors import Forbidden, ProblemError
 
 register_builtin_layers()
-register_case_layer()
 
 
 @dataclass(slots=True)

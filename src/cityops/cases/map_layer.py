@@ -2,10 +2,9 @@
 
 It reads `case_record` through the cases module's own visibility rule (`CaseAccess`: the
 owner code in the caller's scope, narrowed for department handlers and system clients) and
-needs `case.read`. It lives here because the map feature was built after cases existed; by
-the module rule (geo must not depend on cases) it belongs in `cityops.cases` and registers
-itself through `cityops.geo.layers.registry` like any other module's layer — it uses nothing
-but that public registry, so it can move as it is.
+needs `case.read`. Cases own it (geo must not depend on cases) and register it through the
+public `cityops.geo.layers.registry`, like any module's layer; `create_app` calls
+`register_case_layer()`.
 
 Tiles carry no case text or reporter data: the id as `code`, a short name, category, status,
 urgency and the overdue flag. The data version is the newest case id plus a 15-second time
@@ -135,13 +134,7 @@ class CasesLayer(BaseLayer):
         ]
 
 
-def register_case_layer() -> bool:
-    """Register the cases layer when the cases module is installed; whether it was."""
-    try:
-        import cityops.cases.access
-        import cityops.cases.models  # noqa: F401
-    except ImportError:
-        return False
+def register_case_layer() -> None:
+    """Register the cases layer in the map's layer registry (once)."""
     if CasesLayer.name not in registry:
         registry.register(CasesLayer())
-    return True
