@@ -32,9 +32,12 @@ from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
+from cityops.media.api import media_body_limits
+from cityops.media.api import router as media_router
 from cityops.org.api import MAX_GRID_FILE
 from cityops.org.api import router as org_router
 from cityops.org.tree import OrgTreeCache
+from cityops.portal.forms import form_body_limits
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024,
             **GEOCODE_BODY_LIMITS,
             **BOUNDARY_BODY_LIMITS,
+            **media_body_limits(settings),
+            **form_body_limits(settings),
         },
     )
     for router in (
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grid_source_router,
         town_source_router,
         open311_router,
+        media_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

@@ -24,6 +24,7 @@ DEMO_ACCOUNTS: list[tuple[str, Role, str, str]] = [
     ("leader", Role.LEADER, "310117", "区领导（只读）"),
     ("sijing", Role.TOWN_OPERATOR, "310117102", "泗泾镇城运中心操作员"),
     ("sheshan", Role.TOWN_OPERATOR, "310117103", "佘山镇城运中心操作员"),
+    ("grid", Role.GRID_WORKER, "310117102001", "泗泾镇网格员"),
 ]
 
 

@@ -83,6 +83,34 @@ class Settings(BaseSettings):
         "so an entry committed late never falls behind a cursor (twice the longest write).",
     )
 
+    # --- photos (media) and the phone report pages ----------------------------------------------
+    media_dir: Path = Field(
+        default=Path("var/media"), description="Where photos are stored, by content (sha256)."
+    )
+    media_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest photo file accepted."
+    )
+    media_max_pixels: int = Field(
+        default=50_000_000,
+        ge=10_000,
+        description="Largest decoded image (width × height) accepted; bigger is a decompression bomb.",
+    )
+    media_max_side: int = Field(
+        default=4096,
+        ge=64,
+        description="Longest side a stored photo keeps; larger are scaled down.",
+    )
+    media_thumb_side: int = Field(default=320, ge=32, description="Longest side of a thumbnail.")
+    citizen_report: bool = Field(
+        default=True, description="Serve the public citizen report page /m/citizen."
+    )
+    citizen_limit_per_ip: int = Field(
+        default=10, ge=1, description="Citizen reports one IP address may send per hour."
+    )
+    citizen_limit_per_phone: int = Field(
+        default=5, ge=1, description="Citizen reports one phone number may send per day."
+    )
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the configured database is SQLite."""

@@ -9,4 +9,5 @@ def load_all_models() -> None:
     import cityops.cases.models
     import cityops.geo.drawing_models
     import cityops.geo.models
+    import cityops.media.models
     import cityops.org.models  # noqa: F401

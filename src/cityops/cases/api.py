@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from cityops.auth import audit
@@ -37,6 +38,7 @@ from cityops.cases.workflow import Action, Status
 from cityops.kit.errors import Conflict, ProblemError
 from cityops.kit.web import MAX_INT, ClientIp, DbSession
 from cityops.kit.workcal import CalendarError
+from cityops.media.service import MediaService
 from cityops.org.schemas import CODE_PATTERN
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -87,6 +89,7 @@ async def create_case(
 ) -> CaseIntakeRead:
     """Locate, route and open a case; a repeated (source, source_key) returns the first one."""
     access, data = CaseAccess.of(principal), _new_case(body)
+    await check_photos(session, env, principal, body.photos)
     svc = CaseService(session, env)
     tree, index = await env.tree.current(), await env.index.current()
     try:
@@ -216,7 +219,18 @@ async def get_contact(
 def _input(body: ActionRequest | None) -> ActionInput:
     if body is None:
         return ActionInput()
-    return ActionInput(**body.model_dump())
+    data = body.model_dump()
+    data["photos"] = tuple(data["photos"])
+    return ActionInput(**data)
+
+
+async def check_photos(
+    session: AsyncSession, env: CaseEnv, principal: Principal, refs: list[str]
+) -> None:
+    """422 unless every `photo:` reference was uploaded and is visible to the caller."""
+    if refs:
+        media = MediaService(session, env.settings)
+        await media.check_refs(refs, principal.scope, principal.account_id)
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseDetail, summary="Act on a case")
@@ -231,6 +245,7 @@ async def take_action(
     body: Annotated[ActionRequest | None, Body()] = None,
 ) -> CaseDetail:
     """Move a case through the workflow; 409 `illegal-transition` names what is allowed."""
+    await check_photos(session, env, principal, body.photos if body else [])
     svc = CaseService(session, env)
     access = CaseAccess.of(principal)
     try:

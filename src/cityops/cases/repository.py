@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import CaseAccess
-from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord, RoutingRule
+from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord, CaseTimer, RoutingRule
 from cityops.kit.scope import DataScope, scoped
 from cityops.org.models import Department
 
@@ -101,6 +101,14 @@ class CaseRepository:
             .where(CaseEvent.case_id == case_id)
         )
         return (await self.session.scalars(stmt.order_by(CaseEvent.seq))).all()
+
+    async def timers_of(self, case_ids: Sequence[int]) -> dict[int, Sequence[CaseTimer]]:
+        """The SLA timers of cases the caller already loaded through its access, by case id."""
+        if not case_ids:
+            return {}
+        stmt = select(CaseTimer).where(CaseTimer.case_id.in_(list(case_ids)))
+        rows = (await self.session.scalars(stmt.order_by(CaseTimer.id))).all()
+        return {i: [t for t in rows if t.case_id == i] for i in case_ids}
 
     async def pending_extension(self, case_id: int) -> CaseExtension | None:
         """The open extension request of a case, if any."""

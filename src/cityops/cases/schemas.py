@@ -16,6 +16,7 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 PHONE = r"^[0-9+\-() ]{3,32}$"
 CATEGORY = r"^[^\x00]{1,64}$"
+PhotoRef = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=NO_NUL)]
 
 
 class Location(BaseModel):
@@ -61,8 +62,11 @@ class CaseCreate(BaseModel):
     address: str = Field(default="", max_length=256, pattern=NO_NUL)
     reporter: ReporterIn | None = None
     urgency: Urgency = Urgency.NORMAL
-    photos: list[Annotated[str, StringConstraints(max_length=512, pattern=NO_NUL)]] = Field(
-        default_factory=list, max_length=20, description="References (URLs or object keys)"
+    photos: list[PhotoRef] = Field(
+        default_factory=list,
+        max_length=20,
+        description='"photo:<sha256>" from POST /api/v1/media/photos (must exist and be yours or '
+        "in your scope), or a URL",
     )
     occurred_at: AwareDatetime | None = None
 
@@ -206,6 +210,12 @@ class ActionRequest(BaseModel):
     days: int | None = Field(default=None, ge=1, le=365)
     satisfaction: int | None = Field(default=None, ge=1, le=5)
     level: str | None = Field(default=None, pattern=r"^(urge|supervise|listed)$")
+    photos: list[PhotoRef] = Field(
+        default_factory=list,
+        max_length=9,
+        description='Photos taken for this step ("photo:<sha256>" from POST /api/v1/media/photos); '
+        "kept in the timeline entry's detail",
+    )
 
 
 class CaseEventRead(BaseModel):

@@ -50,6 +50,7 @@ class ActionInput:
     days: int | None = None
     satisfaction: int | None = None
     level: str | None = None
+    photos: tuple[str, ...] = ()  # photo references taken for this step (timeline detail)
 
 
 @dataclass(slots=True)
@@ -137,6 +138,8 @@ class CaseService:
         row = await self.checked_row(case, actor, action)
         _require_text(row, data)
         step = Step(case, actor, access, row, data, tree, {})
+        if data.photos:
+            step.detail["photos"] = list(data.photos)
         await EFFECTS[action](self, step)
         await self.move(step)
         await self.session.flush()

@@ -45,7 +45,8 @@ def _location(case: CaseRecord, crs: str) -> LocationRead | None:
     return LocationRead(lon=x, lat=y, crs=crs)
 
 
-def _category_name(code: str) -> str:
+def category_name(code: str) -> str:
+    """The name of a category code (the code itself when the catalogue no longer has it)."""
     try:
         return find_category(code).name
     except UnknownCategoryError:
@@ -67,7 +68,7 @@ def _fields(case: CaseRecord, view: View) -> dict[str, Any]:
         "source": case.source,
         "source_key": case.source_key,
         "category": case.category,
-        "category_name": _category_name(case.category),
+        "category_name": category_name(case.category),
         "component_id": case.component_id,
         "text": case.text,
         "location": _location(case, view.crs),

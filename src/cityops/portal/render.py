@@ -114,6 +114,9 @@ def district_name(request: Request, tree: OrgTree | None) -> str:
 def navigation(principal: Principal, path: str) -> list[NavItem]:
     """The navigation bar for a role."""
     items = [NavItem("首页", "/", path == "/" or path.startswith("/org/"))]
+    if principal.can(Perm.CASE_READ):
+        items.append(NavItem("事件工作台", "/cases", path.startswith("/cases")))
+        items.append(NavItem("移动端", "/m/", path.startswith("/m/")))
     items.append(NavItem("API 文档", "/docs"))
     if principal.can(Perm.AUDIT_READ):
         items.append(NavItem("审计日志（API）", "/api/v1/audit"))

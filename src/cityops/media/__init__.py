@@ -1,0 +1,1 @@
+"""Photos of cases: sniffed, re-encoded without metadata, stored by content (sha256)."""

@@ -1,0 +1,176 @@
+"""The public report page for citizens (/m/citizen): no account, but not an open door.
+
+A citizen leaves a mobile phone number (encrypted at rest, masked in every read, so the duty
+officer can call back), a category, a text, up to three photos and the place. What keeps it from
+being a free-for-all:
+
+* a per-IP and a per-phone sliding-window limit (`CITYOPS_CITIZEN_LIMIT_PER_IP` per hour,
+  `CITYOPS_CITIZEN_LIMIT_PER_PHONE` per day), counted in this process (kit.ratelimit);
+* the body limit of the photo forms, the photo limits of the media module, and short texts;
+* a double-submit CSRF token (a random SameSite=Strict cookie repeated in the form), so another
+  site cannot post reports from its visitors' browsers and addresses;
+* the case arrives as `received`: nothing is dispatched until a duty officer registers it, and
+  a false report is voided there (作废) with a reason.
+
+`CITYOPS_CITIZEN_REPORT=false` turns the page off (404).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from cityops.cases.access import Actor, CaseAccess
+from cityops.config import Settings
+from cityops.kit.errors import ProblemError
+from cityops.kit.ratelimit import SlidingWindow
+from cityops.kit.scope import DataScope
+from cityops.kit.web import client_ip
+from cityops.portal.case_texts import problem_text
+from cityops.portal.flash import clear_flash, set_flash, take_flash
+from cityops.portal.forms import CITIZEN_PATH, MAX_FORM_PHOTOS, photo_files, read_form, text
+from cityops.portal.gate import settings_of, tree_of
+from cityops.portal.render import error_page, frame, render
+from cityops.portal.report import new_submission
+from cityops.portal.report_forms import (
+    ReportValues,
+    checked_report,
+    common_categories,
+    community_groups,
+    open_report,
+)
+
+router = APIRouter(include_in_schema=False)
+TOKEN_COOKIE = "cityops_h5"
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+MAX_TEXT = 1000
+ACTOR_NAME = "市民（H5 上报）"
+HOUR, DAY = 3600.0, 86400.0
+
+
+class CitizenLimits:
+    """The per-IP and per-phone windows of one app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.ip = SlidingWindow(settings.citizen_limit_per_ip, HOUR)
+        self.phone = SlidingWindow(settings.citizen_limit_per_phone, DAY)
+        self._salt = secrets.token_bytes(16)
+
+    def phone_key(self, phone: str) -> str:
+        """A salted digest: the limiter never holds phone numbers themselves."""
+        return hashlib.sha256(self._salt + phone.encode()).hexdigest()
+
+
+def limits_of(request: Request) -> CitizenLimits:
+    """The app's citizen limits, made on first use."""
+    state = request.app.state
+    if getattr(state, "citizen_limits", None) is None:
+        state.citizen_limits = CitizenLimits(settings_of(request))
+    found: CitizenLimits = state.citizen_limits
+    return found
+
+
+def _token(request: Request) -> str:
+    value = request.cookies.get(TOKEN_COOKIE, "")
+    return value if re.fullmatch(r"[0-9a-f]{32}", value) else secrets.token_hex(16)
+
+
+async def _page(request: Request, values: ReportValues, token: str, status: int = 200) -> Response:
+    tree = await tree_of(request)
+    settings = settings_of(request)
+    context: dict[str, Any] = {
+        "values": values,
+        "token": token,
+        "common": common_categories(),
+        "communities": community_groups(
+            tree, DataScope.of([settings.district_code]), settings.district_code
+        ),
+        "max_photos": MAX_FORM_PHOTOS,
+        "max_mb": settings.media_max_bytes / 1048576,
+        "max_text": MAX_TEXT,
+        "flash": take_flash(request),
+    }
+    response = render("m/citizen.html", frame(request, tree), context, status=status)
+    clear_flash(request, response)
+    response.set_cookie(
+        TOKEN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+        secure=settings.cookie_secure, path=CITIZEN_PATH,
+    )  # fmt: skip
+    return response
+
+
+@router.get(CITIZEN_PATH)
+async def citizen_form(request: Request) -> Response:
+    """The public report form."""
+    if not settings_of(request).citizen_report:
+        return error_page(frame(request, await tree_of(request)), 404)
+    return await _page(request, ReportValues(submission=new_submission()), _token(request))
+
+
+def _refuse(values: ReportValues, message: str) -> ProblemError:
+    values.errors = [message]
+    return ProblemError(400, "bad-request", message)
+
+
+def _check(request: Request, values: ReportValues, limits: CitizenLimits) -> None:
+    """The citizen-only rules: the limits (every attempt counts), a mobile number, a short text."""
+    address = client_ip(request)
+    wait = limits.ip.retry_after(address)
+    if wait:
+        raise ProblemError(429, "too-many-requests", f"请 {int(wait // 60) + 1} 分钟后再试")
+    limits.ip.hit(address)
+    if not MOBILE.fullmatch(values.phone):
+        raise _refuse(values, "手机号码：请填写 11 位手机号码，以便工作人员回访核实")
+    if len(values.text) > MAX_TEXT:
+        raise _refuse(values, f"问题描述：不能超过 {MAX_TEXT} 个字")
+    wait = limits.phone.retry_after(limits.phone_key(values.phone))
+    if wait:
+        raise ProblemError(429, "too-many-requests", "该手机号今日提交次数已达上限，请明天再试")
+
+
+@router.post(CITIZEN_PATH)
+async def citizen_submit(request: Request) -> Response:
+    """Check the limits and the form, open the case as `received`, then thank the citizen."""
+    settings = settings_of(request)
+    if not settings.citizen_report:
+        return error_page(frame(request, await tree_of(request)), 404)
+    limits = limits_of(request)
+    if limits.ip.retry_after(client_ip(request)):  # before reading a large body for nothing
+        values = ReportValues(submission=new_submission(), errors=["提交过于频繁，请稍后再试"])
+        return await _page(request, values, _token(request), 429)
+    form = await read_form(request)
+    token = request.cookies.get(TOKEN_COOKIE, "")
+    sent = text(form, "h5_token", 64)
+    if not token or not sent or not hmac.compare_digest(token, sent):
+        message = "表单已过期，请刷新页面后重新填写。"
+        return error_page(frame(request, await tree_of(request)), 403, message)
+    values = ReportValues.of(form)
+    if not values.submission.isalnum() or len(values.submission) != 32:
+        values.submission = new_submission()
+    try:
+        _check(request, values, limits)
+        body = checked_report(values, f"h5-{values.submission}", with_contact=True)
+        files = await photo_files(form, "photos", settings.media_max_bytes)
+        actor = Actor.system(ACTOR_NAME, settings.district_code)
+        result = await open_report(request, actor, CaseAccess.everything(), body, files, None)
+    except ProblemError as exc:
+        if not values.errors:
+            values.errors = [
+                problem_text(exc) if exc.status != 429 else f"提交过于频繁：{exc.detail}"
+            ]
+        return await _page(request, values, token, exc.status if exc.status >= 400 else 400)
+    limits.phone.hit(limits.phone_key(values.phone))
+    response = RedirectResponse(CITIZEN_PATH, status_code=303)
+    note = (
+        f"已收到您的报告，编号 {result.case.id}。工作人员核实后将安排处置，"
+        "必要时会通过您留下的电话联系您。"
+    )
+    set_flash(response, "ok", note, secure=settings.cookie_secure)
+    return response
