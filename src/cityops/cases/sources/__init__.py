@@ -1,0 +1,1 @@
+"""Adapters of the systems that feed cases: each turns its source's messages into intake and actions."""
