@@ -120,7 +120,11 @@ def backend(
                 pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_ADMIN_URL}")
             pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
         url = asyncio.run(_pg_create_database(PG_ADMIN_URL))
-    settings = Settings(database_url=url, principal_cache_seconds=0, _env_file=None)  # type: ignore[call-arg]
+    # No outbox dispatcher in the shared app: outbox tests drive their own, and a second one
+    # polling the same database would take their rows.
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=url, principal_cache_seconds=0, outbox_dispatcher=False, _env_file=None
+    )
     upgrade(url)
     asyncio.run(_prepare(settings))
     yield Backend(request.param, settings)

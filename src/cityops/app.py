@@ -17,10 +17,14 @@ from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
 from cityops.cases.api import router as cases_router
 from cityops.cases.map_layer import register_case_layer
+from cityops.cases.outbox_api import router as outbox_router
+from cityops.cases.outbox_runtime import start_outbox, stop_outbox
 from cityops.cases.runtime import start_cases, stop_cases
 from cityops.cases.sources.grid import router as grid_source_router
+from cityops.cases.sources.hotline_api import router as hotline_router
 from cityops.cases.sources.open311.api import router as open311_router
 from cityops.cases.sources.town import router as town_source_router
+from cityops.cases.subscribers_api import router as subscribers_router
 from cityops.config import Settings, get_settings
 from cityops.geo.api import BOUNDARY_BODY_LIMITS
 from cityops.geo.api import router as geo_router
@@ -67,10 +71,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
     app.state.bus = InProcessBus()
     start_cases(app)  # cases (R7): bus intake, and the SLA scheduler when CITYOPS_SCHEDULER
+    start_outbox(app)  # 12345 callbacks and WeChat notices, when CITYOPS_OUTBOX_DISPATCHER
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     try:
         yield
     finally:
+        await stop_outbox(app)  # finish the delivery pass under way
         await stop_cases(app)  # cases (R7): stop the SLA scheduler
         await engine.dispose()
 
@@ -115,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         town_source_router,
         open311_router,
         media_router,
+        hotline_router,
+        outbox_router,
+        subscribers_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

@@ -38,6 +38,10 @@ simulate_app = typer.Typer(
     help="Labelled-synthetic load through the real intake paths.", no_args_is_help=True
 )
 app.add_typer(simulate_app, name="simulate")
+outbox_app = typer.Typer(
+    help="The outbox: 12345 callbacks and WeChat notices.", no_args_is_help=True
+)
+app.add_typer(outbox_app, name="outbox")
 
 
 def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
@@ -375,6 +379,41 @@ def scheduler(
     from cityops.cases.runtime import run_scheduler
 
     typer.echo(_run(lambda s: run_scheduler(s, interval=interval, once=once)))
+
+
+@outbox_app.command("run")
+def outbox_run(
+    interval: Annotated[
+        float | None,
+        typer.Option(help="Seconds between passes (CITYOPS_OUTBOX_INTERVAL_SECONDS)."),
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
+    ] = False,
+) -> None:
+    """Deliver outbox messages with retries; several dispatchers may run against one database."""
+    from cityops.cases.outbox_runtime import run_outbox
+
+    typer.echo(_run(lambda s: run_outbox(s, interval=interval, once=once)))
+
+
+@outbox_app.command("purge")
+def outbox_purge(
+    days: Annotated[
+        int, typer.Option(min=1, help="Keep the last N days of delivered messages.")
+    ] = 30,
+) -> None:
+    """Delete delivered and discarded outbox messages older than N days (failed ones stay)."""
+    from datetime import timedelta
+
+    from cityops.kit.db import in_unit_of_work, utcnow
+    from cityops.kit.outbox import purge
+
+    async def work(settings: Settings) -> int:
+        cutoff = utcnow() - timedelta(days=days)
+        return await in_unit_of_work(settings.database_url, lambda s: purge(s, cutoff))
+
+    typer.echo(f"purged {_run(work)} outbox messages older than {days} days")
 
 
 def main() -> None:

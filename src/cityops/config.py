@@ -4,9 +4,51 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values an official-account template field may take (see docs/notify.md).
+MP_FIELD_SOURCES = frozenset({"title", "case_no", "status", "time", "summary", "result"})
+
+
+def _http_url(value: str, name: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http(s) URL with a host, not {value!r}")
+    return value
+
+
+class HotlineSystem(BaseModel):
+    """A 12345 system account's signing secret and default callback URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: SecretStr = Field(description="HMAC-SHA256 key of its callbacks (≥ 16 characters).")
+    callback_url: str | None = Field(default=None, description="Where callbacks go by default.")
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("a callback signing secret needs at least 16 characters")
+        return value
+
+    @field_validator("callback_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value, "callback_url")
+
+
+class WeComRecipient(BaseModel):
+    """Who in WeCom hears about an org unit's or a department's cases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    users: list[str] = Field(default_factory=list, description="WeCom userids")
+    parties: list[str] = Field(default_factory=list, description="WeCom department ids")
 
 
 class Settings(BaseSettings):
@@ -110,6 +152,87 @@ class Settings(BaseSettings):
     citizen_limit_per_phone: int = Field(
         default=5, ge=1, description="Citizen reports one phone number may send per day."
     )
+
+    # --- outbox: durable delivery of callbacks and notices -----------------------------------
+    outbox_dispatcher: bool = Field(
+        default=True, description="Run the outbox dispatcher inside this process."
+    )
+    outbox_interval_seconds: float = Field(
+        default=2.0, gt=0, description="How often the dispatcher looks for due messages."
+    )
+    outbox_max_attempts: int = Field(
+        default=12, ge=1, le=100, description="Attempts before a message is marked failed."
+    )
+    outbox_backoff_seconds: float = Field(
+        default=10.0, gt=0, description="Wait after the first failure; doubled after each."
+    )
+    outbox_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="The longest wait between two attempts."
+    )
+    outbox_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="How long one delivery attempt may take."
+    )
+
+    # --- 12345 hotline ----------------------------------------------------------------------
+    hotline_systems: dict[str, HotlineSystem] = Field(
+        default_factory=dict,
+        description="By system-client username: the callback signing secret and default URL.",
+    )
+    hotline_callback_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (host or host:port, *.suffix for subdomains) an order's own "
+        "callback_url may name; a system's configured default URL is always allowed.",
+    )
+
+    # --- WeCom (政务微信) ----------------------------------------------------------------------
+    wecom_enabled: bool = Field(default=False, description="Send WeCom application messages.")
+    wecom_base_url: str = Field(
+        default="https://qyapi.weixin.qq.com", description="The WeCom API (政务微信: private)."
+    )
+    wecom_corp_id: str = ""
+    wecom_secret: SecretStr | None = None
+    wecom_agent_id: int = Field(default=0, ge=0)
+    wecom_recipients: dict[str, WeComRecipient] = Field(
+        default_factory=dict,
+        description='Keys "<org code>/<department key>" (a department) or "<org code>" (a '
+        "unit and everything under it, the longest prefix wins).",
+    )
+    wecom_case_url: str = Field(
+        default="", description="Link of a case in messages, with {id}; empty: text messages."
+    )
+
+    # --- WeChat official account (公众号) -------------------------------------------------------
+    mp_enabled: bool = Field(default=False, description="Send template messages to citizens.")
+    mp_base_url: str = "https://api.weixin.qq.com"
+    mp_app_id: str = ""
+    mp_secret: SecretStr | None = None
+    mp_template_id: str = ""
+    mp_template_fields: dict[str, str] = Field(
+        default_factory=lambda: {
+            "first": "title",
+            "keyword1": "case_no",
+            "keyword2": "status",
+            "keyword3": "time",
+            "remark": "result",
+        },
+        description="Template key → one of title, case_no, status, time, summary, result.",
+    )
+    mp_case_url: str = Field(default="", description="Citizen's link of a case, with {id}.")
+
+    @model_validator(mode="after")
+    def _channels_complete(self) -> Self:
+        for name in ("wecom_base_url", "mp_base_url"):
+            _http_url(getattr(self, name), name)
+        if self.wecom_enabled and not (
+            self.wecom_corp_id and self.wecom_secret and self.wecom_agent_id
+        ):
+            raise ValueError("wecom_enabled needs wecom_corp_id, wecom_secret and wecom_agent_id")
+        if self.mp_enabled and not (self.mp_app_id and self.mp_secret and self.mp_template_id):
+            raise ValueError("mp_enabled needs mp_app_id, mp_secret and mp_template_id")
+        unknown = set(self.mp_template_fields.values()) - MP_FIELD_SOURCES
+        if unknown:
+            raise ValueError(f"mp_template_fields: unknown values {sorted(unknown)}")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,10 @@ def load_all_models() -> None:
     """Register all tables on Base.metadata (for Alembic and tests)."""
     import cityops.auth.models
     import cityops.cases.models
+    import cityops.cases.sources.hotline_models
+    import cityops.cases.subscribers
     import cityops.geo.drawing_models
     import cityops.geo.models
+    import cityops.kit.outbox_models
     import cityops.media.models
     import cityops.org.models  # noqa: F401

@@ -38,6 +38,7 @@ class Perm(StrEnum):
     CASE_SUPERVISE = "case.supervise"  # 催办/督办/挂牌
     CASE_CONTACT = "case.contact"  # read a reporter's unmasked contact (audited)
     CASE_RULES = "case.rules"  # edit routing rules
+    OUTBOX_MANAGE = "outbox.manage"  # see and retry undelivered callbacks and notices
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -94,6 +95,9 @@ CASE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 for _role, _granted in CASE_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+#: The outbox (12345 callbacks, WeChat notices): operators of the platform and the duty desk.
+for _role in (Role.SYS_ADMIN, Role.DISTRICT_OFFICER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.OUTBOX_MANAGE}
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SYS_ADMIN: "系统管理员",

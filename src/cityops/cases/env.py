@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
@@ -16,14 +18,21 @@ from cityops.kit.db import utcnow
 from cityops.kit.workcal import WorkCalendar, default_calendar
 from cityops.org.tree import OrgTreeCache
 
+if TYPE_CHECKING:
+    from cityops.cases.service import CaseService
+
 Clock = Callable[[], datetime]
+#: Called for every timeline entry inside its transaction (e.g. to write outbox rows): what
+#: it adds commits with the step or not at all. A hook that raises refuses the step.
+TimelineHook = Callable[["CaseService", CaseRecord, CaseEvent], Awaitable[None]]
 
 
 @dataclass
 class CaseEnv:
-    """Settings, sessions, bus, org caches, work calendar, clock and the data cipher.
+    """Settings, sessions, bus, org caches, work calendar, clock, data cipher and hooks.
 
-    `clock` is injectable: tests (and simulations) move time without sleeping.
+    `clock` is injectable: tests (and simulations) move time without sleeping. `hooks` see
+    every timeline entry in its transaction (`cases/outbox_hooks.py` lists the platform's).
     """
 
     settings: Settings
@@ -33,6 +42,7 @@ class CaseEnv:
     index: DivisionIndexCache
     calendar: WorkCalendar = field(default_factory=default_calendar)
     clock: Clock = utcnow
+    hooks: list[TimelineHook] = field(default_factory=list)
     _cipher: DataCipher | None = field(default=None, repr=False)
 
     def now(self) -> datetime:

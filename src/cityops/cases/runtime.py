@@ -16,6 +16,7 @@ from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv, Clock
 from cityops.cases.events import CONSUMED, publish_all
 from cityops.cases.intake import NewCase, intake
+from cityops.cases.outbox_hooks import case_hooks
 from cityops.cases.scheduler import CaseScheduler
 from cityops.cases.service import CaseService
 from cityops.config import Settings
@@ -84,7 +85,14 @@ def subscribe_intake(bus: InProcessBus, env: CaseEnv) -> None:
 def start_cases(app: FastAPI) -> CaseEnv:
     """Build the case environment, subscribe to the bus and start the scheduler if enabled."""
     state = app.state
-    env = CaseEnv(state.settings, state.sessions, state.bus, state.org_tree, state.division_index)
+    env = CaseEnv(
+        state.settings,
+        state.sessions,
+        state.bus,
+        state.org_tree,
+        state.division_index,
+        hooks=case_hooks(),  # 12345 callbacks and WeChat notices go to the outbox
+    )
     state.cases = env
     subscribe_intake(state.bus, env)
     state.case_scheduler = None
@@ -116,6 +124,7 @@ async def run_scheduler(
         tree,
         DivisionIndexCache(sessions, tree, settings.district_code),
         clock=clock,
+        hooks=case_hooks(),  # a breach's WeCom notice is written here too
     )
     scheduler = CaseScheduler(env, interval=interval)
     try:

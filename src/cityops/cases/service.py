@@ -219,6 +219,8 @@ class CaseService:
         )
         self.session.add(entry)
         await self.session.flush()
+        for hook in self.env.hooks:
+            await hook(self, case, entry)
         return entry
 
     def emit(self, event: DomainEvent) -> None:

@@ -89,6 +89,23 @@ ACTION_LABELS: dict[Action, str] = {
     Action.UNSUPERVISE: "解除督办",
 }
 
+STATUS_LABELS: dict[Status, str] = {
+    Status.RECEIVED: "已受理",
+    Status.REGISTERED: "已立案",
+    Status.DISPATCHED: "已派遣",
+    Status.SIGNED: "已签收",
+    Status.IN_PROGRESS: "处置中",
+    Status.HANDLED: "已办结",
+    Status.VERIFYING: "核查中",
+    Status.VERIFIED: "核查通过",
+    Status.CLOSED: "已结案",
+    Status.EVALUATED: "已回访",
+    Status.RETURNED: "已退单",
+    Status.SUSPENDED: "挂账",
+    Status.VOIDED: "已作废",
+    Status.MERGED: "已合并",
+}
+
 #: States a case ends in; only `reopen` leaves closed and evaluated.
 FINAL = frozenset({Status.CLOSED, Status.EVALUATED, Status.VOIDED, Status.MERGED})
 #: States in which a level may pass the case up or be told to wait (before it is handled).

@@ -35,7 +35,7 @@ class Channel(Protocol):
 def _answer(reply: httpx.Response, id_of: str = "id") -> Sent:
     body: Any = reply.json() if reply.content else None
     if reply.status_code in (200, 201) and isinstance(body, dict):
-        case = body.get("case", body)
+        case = body if id_of in body else body["case"]
         return Sent(reply.status_code, int(case[id_of]))
     detail = body.get("detail", "") if isinstance(body, dict) else reply.text[:200]
     return Sent(reply.status_code, None, str(detail))
@@ -139,3 +139,30 @@ class Open311Channel:
             return Sent(reply.status_code, int(body[0]["service_request_id"]))
         problem = body[0].get("description", "") if isinstance(body, list) and body else ""
         return Sent(reply.status_code, None, str(problem or reply.text[:200]))
+
+
+@dataclass(frozen=True, slots=True)
+class HotlineChannel:
+    """The 12345 hotline system: its work order, with the order number as the source key."""
+
+    source: str
+    token: str
+
+    async def send(self, http: httpx.AsyncClient, report: Report) -> Sent:
+        """POST the order to /api/v1/sources/12345/orders; a resend returns the same case."""
+        body: dict[str, Any] = {
+            "order_no": report.key,
+            "request_type": report.category,
+            "content": report.text,
+            "address": report.address,
+            "location": {"lon": report.lon, "lat": report.lat, "crs": "wgs84"},
+            "urgency": report.urgency,
+        }
+        if report.reporter_phone:
+            body["caller"] = {"phone": report.reporter_phone}
+        reply = await http.post(
+            "/api/v1/sources/12345/orders",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        return _answer(reply, "case_id")

@@ -21,8 +21,8 @@ from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.simulate.accounts import Login, SimAccounts, prepare_accounts
 from cityops.simulate.channels import (
-    CasesApiChannel,
     Channel,
+    HotlineChannel,
     MobileChannel,
     Open311Channel,
     UrbanGridChannel,
@@ -95,7 +95,7 @@ async def build_channels(http: httpx.AsyncClient, accounts: SimAccounts) -> dict
     """One channel per simulated source, signed in with that source's credentials."""
     keys = accounts.api_keys
     channels: dict[str, Channel] = {
-        "hotline_12345": CasesApiChannel("hotline_12345", keys["hotline_12345"]),
+        "hotline_12345": HotlineChannel("hotline_12345", keys["hotline_12345"]),
         "grid": UrbanGridChannel("grid", keys["grid"], accounts.district),
         "open311": Open311Channel("open311", keys["open311"]),
     }
