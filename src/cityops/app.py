@@ -31,6 +31,8 @@ from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_p
 from cityops.org.api import MAX_GRID_FILE
 from cityops.org.api import router as org_router
 from cityops.org.tree import OrgTreeCache
+from cityops.overview.api import router as overview_router
+from cityops.overview.live import start_overview
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
     app.state.bus = InProcessBus()
     start_cases(app)  # cases (R7): bus intake, and the SLA scheduler when CITYOPS_SCHEDULER
+    start_overview(app)  # portal overview (R3): part cache and live streams fed by case events
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     try:
         yield
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         geocode_router,
         map_router,
         cases_router,
+        overview_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

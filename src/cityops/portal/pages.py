@@ -13,7 +13,7 @@ from cityops.auth.roles import Perm
 from cityops.org.models import OrgLevel
 from cityops.org.schemas import CODE_PATTERN
 from cityops.org.tree import OrgTree
-from cityops.portal import auth_pages, views
+from cityops.portal import auth_pages, overview_pages, views
 from cityops.portal.gate import gate, settings_of, tree_of
 from cityops.portal.render import STATIC_DIR, error_page, frame, install_html_errors, render
 
@@ -108,5 +108,6 @@ def mount_portal(app: FastAPI) -> None:
     """Add the portal's routes, its static files at /static and HTML error pages."""
     app.include_router(auth_pages.router)
     app.include_router(router)
+    app.include_router(overview_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_html_errors(app)

@@ -13,7 +13,7 @@ from cityops.auth.principal import Principal
 from cityops.config import Settings
 
 CSRF_FIELD = "csrf_token"
-_SAFE_NEXT = re.compile(r"/(org/[0-9A-Z]{6,24})?")
+_SAFE_NEXT = re.compile(r"/((org|overview|screen)/[0-9A-Z]{6,24}|overview|screen)?")
 
 
 def session_token(request: Request) -> str | None:
