@@ -1,5 +1,9 @@
 """Start a demo cityops server, log in as `duty` and `sijing`, and save the portal screenshots.
 
+Besides the home and unit pages it opens a few demo cases (labelled 演示数据 in their text) so
+that the overview (总览) shows live figures, and saves the district and town overviews and the
+district's big screen (大屏, 1920×1080).
+
 Run from the repository root with the venv's Python:
 
     .venv/bin/python scripts/screenshots.py
@@ -10,6 +14,7 @@ Needs Debian's Chromium at /usr/bin/chromium (or CITYOPS_CHROMIUM) and a CJK fon
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -78,9 +83,20 @@ def read_credentials(path: Path) -> dict[str, str]:
     return {fields[0]: fields[1] for fields in pairs}
 
 
-def shoot(browser: Browser, base: str, username: str, password: str, path: str, out: Path) -> None:
-    """Log in as one account, open a page and save a viewport screenshot."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", device_scale_factor=1)
+def shoot(
+    browser: Browser,
+    base: str,
+    username: str,
+    password: str,
+    path: str,
+    out: Path,
+    *,
+    viewport: ViewportSize = VIEWPORT,
+    full_page: bool = False,
+    wait_for: str | None = None,
+) -> None:
+    """Log in as one account, open a page and save a screenshot."""
+    context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1)
     page = context.new_page()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -91,12 +107,71 @@ def shoot(browser: Browser, base: str, username: str, password: str, path: str, 
     page.wait_for_url(f"{base}/")
     if path != "/":
         page.goto(f"{base}{path}")
-    page.screenshot(path=str(out))
+    if wait_for is not None:
+        page.wait_for_selector(wait_for, timeout=60_000)
+        page.wait_for_timeout(800)  # let the charts finish their entry animation
+    page.screenshot(path=str(out), full_page=full_page)
     context.close()
     outside = [url for url in requested if not url.startswith(f"{base}/")]
     if outside:
         raise SystemExit(f"the portal requested outside the server: {outside}")
     print(f"wrote {out.relative_to(REPO)}")
+
+
+#: Demo cases for the overview screenshots: (community or unit code, source, category).
+DEMO_CASES = [
+    ("310117102001", "hotline_12345", "component:0101"),
+    ("310117102003", "grid", "component:0101"),
+    ("310117102005", "mobile", "component:0101"),
+    ("310117102010", "grid", "component:0101"),
+    ("310117102", "hotline_12345", "component:0101"),
+    ("310117103001", "grid", "component:0101"),
+    ("310117103004", "hotline_12345", "component:0101"),
+    ("310117001001", "mobile", "component:0101"),
+    ("310117001003", "grid", "component:0101"),
+    ("310117004002", "hotline_12345", "component:0101"),
+    ("310117107001", "grid", "component:0101"),
+    ("310117107002", "town_system", "component:0101"),
+    ("310117105001", "hotline_12345", "component:0101"),
+    ("310117104001", "grid", "component:0101"),
+]
+
+
+def _call(base: str, token: str, method: str, path: str, body: object) -> dict[str, object]:
+    request = urllib.request.Request(  # noqa: S310 - the local demo server
+        f"{base}{path}",
+        method=method,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request) as reply:  # noqa: S310 - the local demo server
+        result: dict[str, object] = json.loads(reply.read() or b"{}")
+        return result
+
+
+def open_demo_cases(base: str, username: str, password: str) -> None:
+    """Open the demo cases as the district officer; register and dispatch some, supervise one."""
+    token = str(
+        _call(base, "", "POST", "/api/v1/auth/login", {"username": username, "password": password})[
+            "access_token"
+        ]
+    )
+    for i, (code, source, category) in enumerate(DEMO_CASES):
+        body = {
+            "source": source,
+            "source_key": f"demo-{i}",
+            "category": category,
+            "text": "演示数据：井盖缺失或破损",
+            "org_code": code,
+        }
+        case = _call(base, token, "POST", "/api/v1/cases", body)
+        if i % 2 == 0:
+            _call(base, token, "POST", f"/api/v1/cases/{case['id']}/actions/register", {})
+        if i % 4 == 0:
+            _call(base, token, "POST", f"/api/v1/cases/{case['id']}/actions/dispatch", {})
+        if i == 4:
+            action = {"comment": "请加快处置", "level": "supervise"}
+            _call(base, token, "POST", f"/api/v1/cases/{case['id']}/actions/supervise", action)
 
 
 def main() -> None:
@@ -121,7 +196,8 @@ def main() -> None:
             wait_ready(base, server)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                shoot(browser, base, "duty", credentials["duty"], "/", OUT / "portal-home.png")
+                duty = credentials["duty"]
+                shoot(browser, base, "duty", duty, "/", OUT / "portal-home.png")
                 shoot(
                     browser,
                     base,
@@ -130,6 +206,20 @@ def main() -> None:
                     "/org/310117102",
                     OUT / "portal-town.png",
                 )
+                open_demo_cases(base, "duty", duty)
+                idle = "#ov-map[data-map-state=idle]"
+                shoot(
+                    browser, base, "duty", duty, "/overview/310117",
+                    OUT / "overview-district.png", full_page=True, wait_for=idle,
+                )  # fmt: skip
+                shoot(
+                    browser, base, "sijing", credentials["sijing"], "/overview/310117102",
+                    OUT / "overview-town.png", full_page=True, wait_for=idle,
+                )  # fmt: skip
+                shoot(
+                    browser, base, "duty", duty, "/screen/310117", OUT / "overview-screen.png",
+                    viewport={"width": 1920, "height": 1080}, wait_for=idle,
+                )  # fmt: skip
                 browser.close()
         finally:
             server.terminate()

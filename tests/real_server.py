@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -102,7 +102,7 @@ def running_cityops(
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium(extra_args: Sequence[str] = ()) -> Iterator[Any]:
     """Debian's Chromium driven by Playwright; never a downloaded browser."""
     if not Path(CHROMIUM).exists():
         unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -111,7 +111,8 @@ def chromium() -> Iterator[Any]:
     except ImportError:
         unavailable("the playwright package is not installed")
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        args = [*CHROMIUM_ARGS, *extra_args]
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             yield instance
         finally:

@@ -41,6 +41,8 @@ from cityops.media.api import router as media_router
 from cityops.org.api import MAX_GRID_FILE
 from cityops.org.api import router as org_router
 from cityops.org.tree import OrgTreeCache
+from cityops.overview.api import router as overview_router
+from cityops.overview.live import start_overview
 from cityops.portal.forms import form_body_limits
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.bus = InProcessBus()
     start_cases(app)  # cases (R7): bus intake, and the SLA scheduler when CITYOPS_SCHEDULER
     start_outbox(app)  # 12345 callbacks and WeChat notices, when CITYOPS_OUTBOX_DISPATCHER
+    start_overview(app)  # portal overview (R3): part cache and live streams fed by case events
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     try:
         yield
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hotline_router,
         outbox_router,
         subscribers_router,
+        overview_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

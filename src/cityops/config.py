@@ -234,6 +234,23 @@ class Settings(BaseSettings):
             raise ValueError(f"mp_template_fields: unknown values {sorted(unknown)}")
         return self
 
+    # --- portal overview (总览) and big screen ----------------------------------------------
+    overview_cache_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How long a computed overview part is reused; case events drop it at once "
+        "in this process. 0 turns the cache off.",
+    )
+    overview_refresh_seconds: float = Field(
+        default=60.0,
+        ge=5,
+        description="How often an overview stream tells its screen to refresh the live parts "
+        "even without a case event (events of other processes, passing time).",
+    )
+    overview_max_streams: int = Field(
+        default=500, ge=1, description="Open overview streams (SSE) this process accepts."
+    )
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the configured database is SQLite."""

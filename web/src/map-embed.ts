@@ -4,6 +4,8 @@
 // token travels only to that origin.
 import { Map as MapLibreMap, setWorkerUrl } from "maplibre-gl";
 import type { MapGeoJSONFeature, MapOptions, RequestParameters } from "maplibre-gl";
+import { FONT_FAMILY, fetchStyle } from "./map-common";
+import type { Style, StyleDoc } from "./map-common";
 
 /** What the server hands the page in #cityops-map-config. */
 interface EmbedConfig {
@@ -20,20 +22,6 @@ interface EmbedConfig {
   bounds: [number, number, number, number] | null;
 }
 
-interface StyleLayerDoc {
-  id: string;
-  type: string;
-  source?: string;
-  layout?: Record<string, unknown>;
-  filter?: unknown;
-}
-
-interface StyleDoc {
-  layers: StyleLayerDoc[];
-  [key: string]: unknown;
-}
-
-type Style = Exclude<MapOptions["style"], string | undefined>;
 type Lonlat = [number, number];
 
 /** Messages a parent page may send. */
@@ -44,7 +32,6 @@ type Command =
   | { type: "cityops:highlight"; layer: string; code: string | null };
 
 const WGS84 = new Set(["wgs84", "cgcs2000"]);
-const FONT_FAMILY = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif";
 type Filter = Parameters<MapLibreMap["setFilter"]>[1];
 const HIGHLIGHT_NONE: Filter = ["==", ["get", "code"], "\u0000"];
 
@@ -130,11 +117,7 @@ function showError(text: string): void {
 }
 
 async function loadStyle(): Promise<StyleDoc> {
-  const reply = await fetch(config.style, { headers: authHeaders(), credentials: "same-origin" });
-  if (!reply.ok) {
-    throw new Error(reply.status === 401 ? "地图令牌无效或已过期" : `样式加载失败（${reply.status}）`);
-  }
-  const style = (await reply.json()) as StyleDoc;
+  const style = await fetchStyle(config.style, authHeaders());
   const visible = new Set(config.layers);
   for (const layer of style.layers) {
     if (layer.source !== undefined && !visible.has(layer.source)) {

@@ -1,6 +1,7 @@
 """Domain events of the event flow: what cases publish, and what they consume to open cases.
 
-Published on the bus after the transaction that caused them commits:
+Published on the bus after the transaction that caused them commits. Every payload also
+carries the case's location codes (unit_code, community_code, grid_code, each may be null):
 
 | subject | when | payload |
 |---|---|---|
@@ -36,7 +37,15 @@ CONSUMED: dict[str, str] = {"iot.scene_event": "iot", "ai.detection": "ai", "vid
 
 def case_event(subject: str, case: CaseRecord, at: datetime, **payload: Any) -> DomainEvent:
     """A domain event about a case, with its id, loop level and owner."""
-    body = {"id": case.id, "loop_level": case.loop_level, "owner_code": case.owner_code}
+    body = {
+        "id": case.id,
+        "loop_level": case.loop_level,
+        "owner_code": case.owner_code,
+        # Where the case lies, so listeners (the overview) know which areas changed.
+        "unit_code": case.unit_code,
+        "community_code": case.community_code,
+        "grid_code": case.grid_code,
+    }
     body.update(payload)
     return DomainEvent(subject, body, at.isoformat())
 

@@ -36,6 +36,7 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "conflict": ("Conflict", "The request conflicts with the current state."),
     "unsupported-media-type": ("Unsupported media type", "Send application/json."),
     "bad-request": ("Bad request", "The request could not be understood."),
+    "unavailable": ("Service unavailable", "The server is at capacity for this; retry later."),
     "internal": ("Internal error", "Something failed on our side; it was logged."),
 }
 

@@ -13,7 +13,16 @@ from cityops.auth.roles import Perm
 from cityops.org.models import OrgLevel
 from cityops.org.schemas import CODE_PATTERN
 from cityops.org.tree import OrgTree
-from cityops.portal import auth_pages, citizen, mobile, photos, report, views, workbench
+from cityops.portal import (
+    auth_pages,
+    citizen,
+    mobile,
+    overview_pages,
+    photos,
+    report,
+    views,
+    workbench,
+)
 from cityops.portal.gate import gate, settings_of, tree_of
 from cityops.portal.render import STATIC_DIR, error_page, frame, install_html_errors, render
 
@@ -108,6 +117,7 @@ def mount_portal(app: FastAPI) -> None:
     """Add the portal's routes, its static files at /static and HTML error pages."""
     app.include_router(auth_pages.router)
     app.include_router(router)
+    app.include_router(overview_pages.router)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -65,6 +65,24 @@ _env = Environment(
 )
 
 
+def format_number(value: float | int | None, digits: int = 0) -> str:
+    """A figure with thousands separators ("—" when unknown)."""
+    if value is None:
+        return "—"
+    if digits == 0 and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{digits or 2}f}"
+
+
+def format_percent(value: float | None) -> str:
+    """A share as a percentage with one decimal ("—" when unknown)."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+_env.filters["num"] = format_number
+_env.filters["pct"] = format_percent
+
+
 @dataclass(frozen=True, slots=True)
 class NavItem:
     """One entry of the navigation bar."""
@@ -114,6 +132,9 @@ def district_name(request: Request, tree: OrgTree | None) -> str:
 def navigation(principal: Principal, path: str) -> list[NavItem]:
     """The navigation bar for a role."""
     items = [NavItem("首页", "/", path == "/" or path.startswith("/org/"))]
+    if principal.can(Perm.ORG_READ):
+        items.append(NavItem("总览", "/overview", path.startswith("/overview")))
+        items.append(NavItem("大屏", "/screen"))
     if principal.can(Perm.CASE_READ):
         items.append(NavItem("事件工作台", "/cases", path.startswith("/cases")))
         items.append(NavItem("移动端", "/m/", path.startswith("/m/")))

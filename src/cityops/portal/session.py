@@ -14,7 +14,8 @@ from cityops.config import Settings
 
 CSRF_FIELD = "csrf_token"
 _SAFE_NEXT = re.compile(
-    r"/(org/[0-9A-Z]{6,24}|cases(/[0-9]{1,10})?|m/(report|cases/[0-9]{1,10})?)?"
+    r"/((org|overview|screen)/[0-9A-Z]{6,24}|overview|screen"
+    r"|cases(/[0-9]{1,10})?|m/(report|cases/[0-9]{1,10})?)?"
 )
 
 

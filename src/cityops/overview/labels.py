@@ -1,0 +1,110 @@
+"""Chinese names the overview shows: parts, case statuses, sources and loops."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from cityops.cases.catalog import LoopLevel, UnknownCategoryError
+from cityops.cases.categories import find_category
+from cityops.cases.intake import Source
+from cityops.cases.routing import LOOP_LABELS
+from cityops.cases.workflow import Status
+
+
+class PartKey(StrEnum):
+    """The nine parts of an overview (总览); a town shows dispatching instead of command."""
+
+    AREA = "area"  # 区域概况
+    POPULATION = "population"  # 人口
+    ECONOMY = "economy"  # 经济发展
+    CITY_OPERATION = "city_operation"  # 城市运行
+    MULTIGRID = "multigrid"  # 多格合一
+    EVENT_FLOW = "event_flow"  # 事件流转
+    VIDEO = "video"  # 视频
+    MAP = "map"  # 地图
+    COMMAND = "command"  # 综合指挥 (district)
+    DISPATCH = "dispatch"  # 调度 (town and below)
+
+
+PART_TITLES: dict[PartKey, str] = {
+    PartKey.AREA: "区域概况",
+    PartKey.POPULATION: "人口",
+    PartKey.ECONOMY: "经济发展",
+    PartKey.CITY_OPERATION: "城市运行",
+    PartKey.MULTIGRID: "多格合一",
+    PartKey.EVENT_FLOW: "事件流转",
+    PartKey.VIDEO: "视频",
+    PartKey.MAP: "地图",
+    PartKey.COMMAND: "综合指挥",
+    PartKey.DISPATCH: "调度",
+}
+
+#: Parts built from reference data only: case events never change them.
+STATIC_PARTS = frozenset({PartKey.AREA, PartKey.POPULATION, PartKey.ECONOMY})
+
+STATUS_LABELS: dict[str, str] = {
+    Status.RECEIVED: "受理",
+    Status.REGISTERED: "立案",
+    Status.DISPATCHED: "已派遣",
+    Status.SIGNED: "已签收",
+    Status.IN_PROGRESS: "处置中",
+    Status.HANDLED: "已办结",
+    Status.VERIFYING: "核查中",
+    Status.VERIFIED: "核查通过",
+    Status.CLOSED: "已结案",
+    Status.EVALUATED: "已回访",
+    Status.RETURNED: "已退单",
+    Status.SUSPENDED: "挂账",
+    Status.VOIDED: "作废",
+    Status.MERGED: "已合并",
+}
+
+SOURCE_LABELS: dict[str, str] = {
+    Source.GRID: "网格巡查",
+    Source.HOTLINE_12345: "12345热线",
+    Source.TOWN_SYSTEM: "街镇自建系统",
+    Source.IOT: "物联感知",
+    Source.AI: "智能识别",
+    Source.VIDEO: "视频告警",
+    Source.MOBILE: "随申拍/移动端",
+    Source.OPEN311: "Open311",
+    Source.UPPER_PLATFORM: "市级平台",
+}
+
+LOOP_NAMES: dict[str, str] = {level.value: label for level, label in LOOP_LABELS.items()}
+LOOP_SHORT: dict[str, str] = {
+    LoopLevel.COMMUNITY: "小闭环",
+    LoopLevel.MULTIGRID: "中闭环",
+    LoopLevel.TOWN: "大闭环",
+    LoopLevel.DISTRICT: "区级闭环",
+}
+_SUFFIXES = ("社区居委会", "居委会", "村民委员会", "村委会")
+LOOP_ORDER: tuple[str, ...] = tuple(level.value for level in LoopLevel)
+
+SUPERVISION_LABELS: dict[str, str] = {"urge": "催办", "supervise": "督办", "listed": "挂牌"}
+
+
+def status_label(status: str) -> str:
+    """The Chinese name of a case status."""
+    return STATUS_LABELS.get(status, status)
+
+
+def source_label(source: str) -> str:
+    """The Chinese name of a case source."""
+    return SOURCE_LABELS.get(source, source)
+
+
+def category_name(code: str) -> str:
+    """The name of a case category code, or the code when the catalogue no longer has it."""
+    try:
+        return find_category(code).name
+    except UnknownCategoryError:
+        return code
+
+
+def short_name(name: str) -> str:
+    """A unit's name without the committee suffix, for chart axes (张泾社区居委会 → 张泾)."""
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name

@@ -1,0 +1,74 @@
+"""How a module that lands later fills its part of the overview (video R4, IoT R6, command R9).
+
+A module registers a `PartProvider` for a part once, at import time, like a map layer:
+
+    from cityops.overview.providers import AreaQuery, register
+
+    class CameraCounts:
+        part = "video"
+        module = "R4 视频中台（GB/T 28181-2016）"
+
+        async def data(self, area: AreaQuery) -> dict[str, Any]:
+            cameras = await camera_repository.counts(area.session, area.code, area.scope)
+            return {
+                "cameras": cameras.total,
+                "tiles": [{"label": "在线摄像机", "value": cameras.online, "unit": "路"}],
+            }
+
+    register(CameraCounts())
+
+The part then carries the provider's data under `data.provided` beside what the cases tell
+(the page shows `provided.tiles`: label, value, unit, digits), its module leaves `missing`, and
+a part that was `not_available` because of it becomes `live`. The provider reads
+through its own repository with the caller's scope; it sees no overview internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityops.kit.scope import DataScope
+
+
+@dataclass(frozen=True, slots=True)
+class AreaQuery:
+    """What a provider may know: the area, the caller's scope, the time, a read session."""
+
+    code: str
+    kind: str  # district | town | community | grid
+    scope: DataScope
+    now: datetime
+    session: AsyncSession
+
+
+class PartProvider(Protocol):
+    """A module's contribution to one overview part."""
+
+    part: str
+    module: str
+
+    async def data(self, area: AreaQuery) -> dict[str, Any]:
+        """The module's figures for the area (JSON-ready)."""
+        ...
+
+
+_providers: dict[str, PartProvider] = {}
+
+
+def register(provider: PartProvider) -> None:
+    """Let a module fill its part from now on (one provider per part)."""
+    _providers[provider.part] = provider
+
+
+def unregister(part: str) -> None:
+    """Remove a part's provider."""
+    _providers.pop(part, None)
+
+
+def provider_of(part: str) -> PartProvider | None:
+    """The registered provider of a part, if its module has landed."""
+    return _providers.get(part)

@@ -1,0 +1,1 @@
+"""Tests of the overview (总览): API, cache, live stream."""
