@@ -203,6 +203,11 @@ def test_a_grid_worker_reports_with_photo_and_location_on_a_phone(
     assert "已上报" in page.locator("#flash").inner_text()
     case_id = page.url.rsplit("/", 1)[1]
     assert page.locator(".photos img").count() == 1
+    # The thumbnail loads after the page: wait for it, then it must have decoded to pixels.
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.photos img');"
+        " return img !== null && img.complete; }"
+    )
     assert page.evaluate("document.querySelector('.photos img').naturalWidth") > 0
 
     page.goto(f"{server.base}/m/")

@@ -36,14 +36,14 @@ def test_the_simulator_feeds_every_source_and_plays_the_handlers(tmp_path: Path)
         env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cityops.db"}
         run = subprocess.run(
             [cityops_command(), "simulate", "cases", "--base-url", base, "--rate", "25",
-             "--count", "30", "--dwell", "0.05", "--seed", "5"],
+             "--count", "40", "--dwell", "0.05", "--seed", "4"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
         )  # fmt: skip
         assert run.returncode == 0, run.stderr[-2000:]
-        assert "opened 30" in run.stdout
+        assert "opened 40" in run.stdout
         http = _officer(base)
         cases = _all_cases(http)
-        assert len(cases) == 30
+        assert len(cases) == 40
         sources = Counter(c["source"] for c in cases)
         assert sources.keys() >= {"hotline_12345", "grid", "mobile", "open311"}, sources
         assert any(c["component_id"] for c in cases if c["source"] == "grid")

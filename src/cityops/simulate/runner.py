@@ -110,7 +110,9 @@ class Simulation:
     def __init__(self, config: SimConfig, accounts: SimAccounts) -> None:
         self.config = config
         self.accounts = accounts
+        # Separate streams: what arrives must not depend on how fast the handlers ran.
         self.rng = random.Random(config.seed)
+        self.handler_rng = random.Random(None if config.seed is None else config.seed + 1)
         self.maker = ReportMaker(accounts.places, self.rng, config.run_id or _run_id(self.rng))
         mobile_places = [p for p in accounts.places if p.code in accounts.grid_workers]
         self.mobile_places = mobile_places
@@ -125,7 +127,7 @@ class Simulation:
         async with httpx.AsyncClient(base_url=config.base_url, timeout=30.0) as http:
             await wait_ready(http, config.ready_timeout)
             channels = await build_channels(http, self.accounts)
-            handlers = Handlers(http, await login(http, self.accounts.officer), self.rng)
+            handlers = Handlers(http, await login(http, self.accounts.officer), self.handler_rng)
             await self._adopt(http, handlers.token)
             tasks = [asyncio.create_task(self._arrivals(http, channels))]
             if config.handlers:
@@ -184,7 +186,7 @@ class Simulation:
         return False
 
     def _schedule(self, case_id: int) -> None:
-        when = time.monotonic() + self.rng.expovariate(1 / max(self.config.dwell, 1e-3))
+        when = time.monotonic() + self.handler_rng.expovariate(1 / max(self.config.dwell, 1e-3))
         heapq.heappush(self.due, (when, case_id))
 
     async def _handle(self, http: httpx.AsyncClient, handlers: Handlers) -> None:
