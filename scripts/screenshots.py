@@ -2,7 +2,8 @@
 
 Besides the home and unit pages it opens a few demo cases (labelled 演示数据 in their text) so
 that the overview (总览) shows live figures, and saves the district and town overviews and the
-district's big screen (大屏, 1920×1080).
+district's big screen (大屏, 1920×1080), and composes 泗泾镇's town page (街镇页面) over a
+synthetic scene photo (labelled as such in its title) for docs/img/town-page.png.
 
 Run from the repository root with the venv's Python:
 
@@ -14,6 +15,7 @@ Needs Debian's Chromium at /usr/bin/chromium (or CITYOPS_CHROMIUM) and a CJK fon
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -26,6 +28,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
+from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, ViewportSize, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,6 +178,45 @@ def open_demo_cases(base: str, username: str, password: str) -> None:
             _call(base, token, "POST", f"/api/v1/cases/{case['id']}/actions/supervise", action)
 
 
+def demo_scene() -> bytes:
+    """A synthetic street scene (sky, river, buildings) for the demo town page, as JPEG."""
+    image = Image.new("RGB", (1600, 800), (150, 196, 232))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 560, 1600, 800], fill=(70, 118, 160))
+    for i, left in enumerate(range(0, 1600, 110)):
+        top = 250 + (i * 53) % 140
+        draw.rectangle([left + 8, top, left + 96, 560], fill=(196 - i % 3 * 20, 186, 168))
+        for row in range(top + 20, 540, 40):
+            draw.rectangle([left + 22, row, left + 82, row + 14], fill=(235, 240, 246))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=82)
+    return buffer.getvalue()
+
+
+def compose_town_page(base: str, username: str, password: str) -> None:
+    """Save 泗泾镇's page: live parts and a map over a (synthetic, labelled) scene photo."""
+    login = {"username": username, "password": password}
+    token = str(_call(base, "", "POST", "/api/v1/auth/login", login)["access_token"])
+    headers = {"Authorization": f"Bearer {token}"}
+    files = {"file": ("scene.jpg", demo_scene(), "image/jpeg")}
+    ref = httpx.post(f"{base}/api/v1/media/photos", files=files, headers=headers).json()["ref"]
+    widgets = [
+        {"kind": "part", "part": "city_operation", "x": 0, "y": 0, "w": 5, "h": 7},
+        {"kind": "part", "part": "event_flow", "x": 0, "y": 7, "w": 5, "h": 9},
+        {"kind": "map", "layers": ["units", "communities", "cases"], "title": "泗泾镇地图",
+         "x": 7, "y": 0, "w": 5, "h": 8, "options": {"opacity": 80}},
+        {"kind": "part", "part": "dispatch", "x": 7, "y": 8, "w": 5, "h": 8},
+    ]  # fmt: skip
+    body = {
+        "title": "泗泾镇实景+数字化（演示：背景为合成图）",
+        "background": ref,
+        "background_kind": "image",
+        "widgets": widgets,
+        "version": 0,
+    }
+    _call(base, token, "PUT", "/api/v1/towns/310117102/page", body)
+
+
 def main() -> None:
     """Prepare the demo in a temporary directory, serve it, and take the screenshots."""
     if not Path(CHROMIUM).exists():
@@ -215,6 +258,11 @@ def main() -> None:
                 shoot(
                     browser, base, "sijing", credentials["sijing"], "/overview/310117102",
                     OUT / "overview-town.png", full_page=True, wait_for=idle,
+                )  # fmt: skip
+                compose_town_page(base, "sijing", credentials["sijing"])
+                shoot(
+                    browser, base, "sijing", credentials["sijing"], "/towns/310117102/page",
+                    OUT / "town-page.png", full_page=True, wait_for=".tp-map[data-map-state=idle]",
                 )  # fmt: skip
                 shoot(
                     browser, base, "duty", duty, "/screen/310117", OUT / "overview-screen.png",

@@ -44,6 +44,8 @@ from cityops.org.tree import OrgTreeCache
 from cityops.overview.api import router as overview_router
 from cityops.overview.live import start_overview
 from cityops.portal.forms import form_body_limits
+from cityops.portal.townpage_edit import townpage_body_limits
+from cityops.townpage.api import router as townpage_router
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             **BOUNDARY_BODY_LIMITS,
             **media_body_limits(settings),
             **form_body_limits(settings),
+            **townpage_body_limits(settings.media_max_bytes),
         },
     )
     for router in (
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbox_router,
         subscribers_router,
         overview_router,
+        townpage_router,
     ):
         app.include_router(router)
     _add_operational_routes(app)

@@ -13,4 +13,5 @@ def load_all_models() -> None:
     import cityops.geo.models
     import cityops.kit.outbox_models
     import cityops.media.models
-    import cityops.org.models  # noqa: F401
+    import cityops.org.models
+    import cityops.townpage.models  # noqa: F401

@@ -27,6 +27,7 @@ from cityops.overview.live import OverviewRuntime
 from cityops.overview.schemas import OverviewRead
 from cityops.portal.gate import gate, tree_of
 from cityops.portal.render import SECURITY_HEADERS, Frame, error_page, frame, render
+from cityops.portal.townpage_pages import town_overview_by_link
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,8 +122,10 @@ async def _own(request: Request, base: str) -> Response:
 
 
 @router.get("/overview/{code}")
-async def overview_page(request: Request, code: str) -> Response:
-    """The overview of an area: nine parts, live."""
+async def overview_page(request: Request, code: str, token: str | None = None) -> Response:
+    """The overview of an area: nine parts, live; a town's also by its link (`?token=`)."""
+    if token is not None:
+        return await town_overview_by_link(request, code, token[:200])
     principal = await gate(request)
     if not isinstance(principal, Principal):
         return principal

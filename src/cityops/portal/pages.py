@@ -20,6 +20,9 @@ from cityops.portal import (
     overview_pages,
     photos,
     report,
+    townpage_edit,
+    townpage_pages,
+    townpage_view,
     views,
     workbench,
 )
@@ -120,5 +123,7 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(overview_pages.router)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)
+    for town in (townpage_pages, townpage_view, townpage_edit):  # town pages (R3.4, R3.5)
+        app.include_router(town.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_html_errors(app)

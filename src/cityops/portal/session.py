@@ -15,7 +15,7 @@ from cityops.config import Settings
 CSRF_FIELD = "csrf_token"
 _SAFE_NEXT = re.compile(
     r"/((org|overview|screen)/[0-9A-Z]{6,24}|overview|screen"
-    r"|cases(/[0-9]{1,10})?|m/(report|cases/[0-9]{1,10})?)?"
+    r"|cases(/[0-9]{1,10})?|m/(report|cases/[0-9]{1,10})?|towns/[0-9]{6,24}/page(/edit)?)?"
 )
 
 

@@ -18,6 +18,9 @@ export class LiveFeed {
     private readonly url: string,
     private readonly onChange: (parts: string[]) => void,
     private readonly status: HTMLElement | null,
+    // A link view (town page by token) has no session: it reloads to show why the link ended.
+    private readonly onEnd: () => void = toLogin,
+    private readonly probe: string | null = "/api/v1/auth/me",
   ) {}
 
   /** Open the stream. */
@@ -36,7 +39,7 @@ export class LiveFeed {
     });
     source.addEventListener("end", () => {
       this.stop();
-      toLogin();
+      this.onEnd();
     });
     source.addEventListener("error", () => {
       this.show("retrying");
@@ -59,11 +62,12 @@ export class LiveFeed {
   private async recover(): Promise<void> {
     this.stop();
     try {
-      const reply = await fetch("/api/v1/auth/me", { credentials: "same-origin" });
-      if (reply.status === 401) {
-        toLogin();
+      const reply = await fetch(this.probe ?? this.url, { credentials: "same-origin" });
+      if (reply.status === 401 || reply.status === 403) {
+        this.onEnd();
         return;
       }
+      await reply.body?.cancel();
     } catch {
       // the server is away: try again later
     }
