@@ -166,6 +166,9 @@ def test_district_overview_shows_nine_parts_and_updates_live(session: Session, s
     )
     assert "泗泾镇" in page.locator("#part-event_flow .ov-recent li").first.inner_text()
     assert page.url == f"{server}/overview/310117"  # no reload: the parts were swapped in
+    # A part being swapped has disposed its charts and not yet drawn the new ones: once the
+    # swaps settle, exactly as many charts live as before (none leaked, none lost).
+    page.wait_for_function("n => window.cityopsOverview.charts() === n", arg=charts)
     assert int(page.evaluate("window.cityopsOverview.charts()")) == charts
 
 
