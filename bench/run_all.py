@@ -15,6 +15,7 @@ BENCHMARKS: list[list[str]] = [
     ["bench_lookup.py"],
     ["bench_geocode.py"],
     ["bench_tiles.py"],
+    ["bench_cases.py"],
 ]
 
 

@@ -34,22 +34,30 @@ from cityops.cases.schemas import (
 )
 from cityops.cases.service import ActionInput, CaseService
 from cityops.cases.views import View, case_read, detail_read, intake_read
-from cityops.cases.workflow import Action, Status
+from cityops.cases.workflow import Action, Status, actions_from
 from cityops.kit.errors import Conflict, ProblemError
 from cityops.kit.web import MAX_INT, ClientIp, DbSession
 from cityops.kit.workcal import CalendarError
 from cityops.media.service import MediaService
 from cityops.org.schemas import CODE_PATTERN
+from cityops.org.tree import OrgTree
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 # Fixed paths (/kpi, /categories, /routing-rules) first, so /{case_id} does not shadow them.
 router.include_router(admin_router)
 
 
-async def view_of(env: CaseEnv, svc: CaseService, cases: list[CaseRecord], crs: str) -> View:
-    """Everything rendering needs for these cases."""
+async def view_of(
+    env: CaseEnv, svc: CaseService, cases: list[CaseRecord], crs: str, tree: OrgTree | None = None
+) -> View:
+    """Everything rendering needs for these cases.
+
+    After a write, pass the tree read before it: refreshing the tree takes a second pooled
+    connection, and on SQLite a request holding the write lock while it waits for one (the
+    pool taken by requests waiting for that lock) stalls every writer until the busy timeout.
+    """
     ids = sorted({c.department_id for c in cases if c.department_id is not None})
-    return View(await env.tree.current(), await svc.repo.departments(ids), crs)
+    return View(tree or await env.tree.current(), await svc.repo.departments(ids), crs)
 
 
 def _new_case(body: CaseCreate) -> NewCase:
@@ -105,7 +113,7 @@ async def create_case(
     if not result.created:
         response.status_code = 200
     tasks.add_task(publish_all, env.bus, list(svc.events))
-    return intake_read(result, await view_of(env, svc, [result.case], crs))
+    return intake_read(result, await view_of(env, svc, [result.case], crs, tree))
 
 
 @router.get("", response_model=CasePage, summary="List cases")
@@ -147,17 +155,27 @@ async def list_cases(
 
 
 async def detail(
-    svc: CaseService, env: CaseEnv, principal: Principal, case: CaseRecord, crs: str
+    svc: CaseService,
+    env: CaseEnv,
+    principal: Principal,
+    case: CaseRecord,
+    crs: str,
+    tree: OrgTree | None = None,
 ) -> CaseDetail:
     """A case with the caller's allowed actions, timers and pending extension."""
     visible = CaseAccess.of(principal).allows(case)
-    allowed = await svc.allowed_actions(case, Actor.of(principal)) if visible else []
+    pending = await svc.repo.pending_extension(case.id)  # read once: guards and answer
+    allowed = (
+        svc.allowed_given(case, actions_from(Status(case.status), principal.permissions), pending)
+        if visible
+        else []
+    )
     return detail_read(
         case,
-        await view_of(env, svc, [case], crs),
+        await view_of(env, svc, [case], crs, tree),
         allowed,
         await svc.timers.of_case(case.id),
-        await svc.repo.pending_extension(case.id),
+        pending,
     )
 
 
@@ -248,13 +266,12 @@ async def take_action(
     await check_photos(session, env, principal, body.photos if body else [])
     svc = CaseService(session, env)
     access = CaseAccess.of(principal)
+    tree = await env.tree.current()  # before the write (see view_of)
     try:
-        case = await svc.act(
-            access, Actor.of(principal), case_id, action, _input(body), await env.tree.current()
-        )
+        case = await svc.act(access, Actor.of(principal), case_id, action, _input(body), tree)
     except StaleDataError as exc:
         raise Conflict("the case changed meanwhile: reload it and try again") from exc
     except CalendarError as exc:
         raise Conflict(str(exc)) from exc
     tasks.add_task(publish_all, env.bus, list(svc.events))
-    return await detail(svc, env, principal, case, crs)
+    return await detail(svc, env, principal, case, crs, tree)

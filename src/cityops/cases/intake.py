@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog import UnknownCategoryError
@@ -190,10 +191,11 @@ async def intake(
         created_at=svc.now,
         updated_at=svc.now,
     )
-    svc.session.add(case)
-    await svc.session.flush()
-    if data.contact:
-        seal(case, data.contact, svc.env.cipher())
+    contact = data.contact or None  # a Contact with nothing in it is not kept
+    # Sealing binds the contact to the row's id: the repository seals as soon as the id is
+    # known (before the INSERT on PostgreSQL, which saves an UPDATE).
+    sealer = partial(seal, contact=contact, cipher=svc.env.cipher()) if contact else None
+    await svc.repo.insert_case(case, sealer)
     await svc.log(
         case,
         actor,

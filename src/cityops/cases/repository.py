@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import CaseAccess
@@ -40,19 +42,32 @@ class CaseRepository:
         self, access: CaseAccess, case_id: int, *, for_update: bool = False
     ) -> CaseRecord | None:
         """One case if the access sees it; locked for the transaction when asked."""
-        stmt = access.apply(select(CaseRecord).where(CaseRecord.id == case_id))
-        if for_update:
-            stmt = stmt.with_for_update()
-        return await self.session.scalar(stmt.execution_options(populate_existing=True))
+        return await self.session.scalar(_case_by_id(access, for_update), {"case_id": case_id})
 
     async def by_source_key(self, source: str, source_key: str) -> CaseRecord | None:
         """The case already opened for a source key, wherever it is (idempotent intake)."""
-        stmt = CaseAccess.everything().apply(
-            select(CaseRecord).where(
-                CaseRecord.source == source, CaseRecord.source_key == source_key
-            )
-        )
-        return await self.session.scalar(stmt)
+        params = {"source": source, "source_key": source_key}
+        return await self.session.scalar(_BY_SOURCE_KEY, params)
+
+    async def insert_case(
+        self, case: CaseRecord, with_id: Callable[[CaseRecord], None] | None = None
+    ) -> None:
+        """Insert a new case; `with_id` runs as soon as the case has its id.
+
+        Sealing the reporter's contact binds it to the id. On PostgreSQL the id is drawn
+        from the table's sequence first, so what `with_id` sets goes out with the INSERT;
+        elsewhere the row is inserted, then completed by an UPDATE at the next flush.
+        """
+        if with_id is not None and self.session.get_bind().dialect.name == "postgresql":
+            case.id = int(await self.session.scalar(_NEXT_CASE_ID) or 0)
+            with_id(case)
+            self.session.add(case)
+            await self.session.flush()
+            return
+        self.session.add(case)
+        await self.session.flush()
+        if with_id is not None:
+            with_id(case)
 
     async def list(
         self, access: CaseAccess, where: CaseFilter, limit: int, offset: int
@@ -75,23 +90,30 @@ class CaseRepository:
     ) -> Sequence[CaseRecord]:
         """Open visible cases of a category inside a lon/lat box, reported within a window."""
         west, south, east, north = box
-        stmt = access.apply(
-            select(CaseRecord).where(
-                CaseRecord.category == category,
-                CaseRecord.status.in_(list(open_statuses)),
-                CaseRecord.created_at.between(*window),
-                CaseRecord.lon.between(west, east),
-                CaseRecord.lat.between(south, north),
-            )
-        )
+        params: dict[str, Any] = {
+            "category": category,
+            "statuses": list(open_statuses),
+            "since": window[0],
+            "until": window[1],
+            "west": west,
+            "east": east,
+            "south": south,
+            "north": north,
+        }
         if exclude is not None:
-            stmt = stmt.where(CaseRecord.id != exclude)
-        return (await self.session.scalars(stmt.order_by(CaseRecord.id).limit(50))).all()
+            params["exclude"] = exclude
+        stmt = _near(access, exclude is not None)
+        return (await self.session.scalars(stmt, params)).all()
 
-    async def next_seq(self, case_id: int) -> int:
-        """The sequence number of a case's next timeline entry."""
-        stmt = select(func.max(CaseEvent.seq)).where(CaseEvent.case_id == case_id)
-        return int(await self.session.scalar(stmt) or 0) + 1
+    async def append_event(self, values: dict[str, Any]) -> int:
+        """Insert a timeline entry numbered after the case's last one; its number.
+
+        The number is computed inside the INSERT (one statement, no SELECT before it) and
+        read back with RETURNING. The caller holds the case row locked (on SQLite the write
+        lock of the database), and (case_id, seq) is unique: two entries never share one.
+        """
+        params = values | {"of_case": values["case_id"]}
+        return int((await self.session.execute(_APPEND_EVENT, params)).scalar_one())
 
     async def timeline(self, access: CaseAccess, case_id: int) -> Sequence[CaseEvent]:
         """A visible case's timeline, oldest first."""
@@ -139,8 +161,7 @@ class CaseRepository:
 
     async def rules(self, scope: DataScope) -> Sequence[RoutingRule]:
         """Routing rules inside a scope, oldest first."""
-        stmt = scoped(select(RoutingRule), RoutingRule.owner_code, scope)
-        return (await self.session.scalars(stmt.order_by(RoutingRule.id))).all()
+        return (await self.session.scalars(_rules(scope))).all()
 
     async def rule(self, scope: DataScope, rule_id: int) -> RoutingRule | None:
         """One routing rule inside a scope."""
@@ -152,6 +173,66 @@ class CaseRepository:
     async def delete_rule(self, rule: RoutingRule) -> None:
         """Remove a routing rule."""
         await self.session.execute(delete(RoutingRule).where(RoutingRule.id == rule.id))
+
+
+@lru_cache(maxsize=4096)
+def _case_by_id(access: CaseAccess, for_update: bool) -> Select[CaseRecord]:
+    """The scoped SELECT of one case by id for an access, built once per access and lock.
+
+    Every action loads its case this way; building the statement (with the scope's clause)
+    cost more than executing it, so it is kept, with the id as a bound parameter.
+    """
+    stmt = access.apply(select(CaseRecord).where(CaseRecord.id == bindparam("case_id")))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return stmt.execution_options(populate_existing=True)
+
+
+#: The next id of case_record on PostgreSQL (its serial column's sequence).
+_NEXT_CASE_ID = select(func.nextval(func.pg_get_serial_sequence("case_record", "id")))
+
+#: The intake's idempotence check, wherever the case lies (a repeat from another scope is a 409).
+_BY_SOURCE_KEY = CaseAccess.everything().apply(
+    select(CaseRecord).where(
+        CaseRecord.source == bindparam("source"), CaseRecord.source_key == bindparam("source_key")
+    )
+)
+
+
+@lru_cache(maxsize=4096)
+def _near(access: CaseAccess, excluding: bool) -> Select[CaseRecord]:
+    """The duplicate search of an access, built once (every intake runs it)."""
+    stmt = access.apply(
+        select(CaseRecord).where(
+            CaseRecord.category == bindparam("category"),
+            CaseRecord.status.in_(bindparam("statuses", expanding=True)),
+            CaseRecord.created_at.between(bindparam("since"), bindparam("until")),
+            CaseRecord.lon.between(bindparam("west"), bindparam("east")),
+            CaseRecord.lat.between(bindparam("south"), bindparam("north")),
+        )
+    )
+    if excluding:
+        stmt = stmt.where(CaseRecord.id != bindparam("exclude"))
+    return stmt.order_by(CaseRecord.id).limit(50)
+
+
+@lru_cache(maxsize=1024)
+def _rules(scope: DataScope) -> Select[RoutingRule]:
+    """The routing rules of a scope, oldest first, built once per scope."""
+    return scoped(select(RoutingRule), RoutingRule.owner_code, scope).order_by(RoutingRule.id)
+
+
+#: The INSERT of a timeline entry, built once: constructing it per call cost more than running
+#: it. `of_case` names the case whose last number the subquery reads.
+_APPEND_EVENT = (
+    insert(cast(Table, CaseEvent.__table__))
+    .values(
+        seq=select(func.coalesce(func.max(CaseEvent.seq), 0) + 1)
+        .where(CaseEvent.case_id == bindparam("of_case"))
+        .scalar_subquery()
+    )
+    .returning(CaseEvent.seq)
+)
 
 
 def _filtered(stmt: Select[CaseRecord], where: CaseFilter) -> Select[CaseRecord]:

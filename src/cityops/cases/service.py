@@ -35,6 +35,11 @@ from cityops.kit.bus import DomainEvent
 from cityops.kit.errors import Forbidden, NotFound
 from cityops.org.tree import OrgTree
 
+#: Actions whose guards depend on the case's pending extension request.
+EXTENSION_ACTIONS = frozenset(
+    {Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ActionInput:
@@ -94,12 +99,20 @@ class CaseService:
 
     async def allowed_actions(self, case: CaseRecord, actor: Actor) -> list[str]:
         """What this actor may do to this case now (table, permissions and guards)."""
-        pending = await self.repo.pending_extension(case.id)
-        return [
-            a.value
-            for a in actions_from(Status(case.status), actor.permissions)
-            if self.guard(case, a, pending) is None
-        ]
+        candidates = actions_from(Status(case.status), actor.permissions)
+        # Only the extension guards read the pending request: skip the query without them.
+        pending = (
+            await self.repo.pending_extension(case.id)
+            if EXTENSION_ACTIONS.intersection(candidates)
+            else None
+        )
+        return self.allowed_given(case, candidates, pending)
+
+    def allowed_given(
+        self, case: CaseRecord, candidates: list[Action], pending: CaseExtension | None
+    ) -> list[str]:
+        """The candidate actions (from the table) that no guard refuses, given the request."""
+        return [a.value for a in candidates if self.guard(case, a, pending) is None]
 
     def guard(self, case: CaseRecord, action: Action, pending: CaseExtension | None) -> str | None:
         """Why an action the table allows is refused for this case now, or None."""
@@ -149,13 +162,18 @@ class CaseService:
         """The table row for the action, or 409 naming the state and what is allowed."""
         status = Status(case.status)
         row = lookup(status, action)
-        allowed = await self.allowed_actions(case, actor)
         if row is None:
+            allowed = await self.allowed_actions(case, actor)  # only a refusal lists them
             raise IllegalTransition(status.value, action.value, allowed)
         if not row.perms & actor.permissions:
             raise Forbidden(f"{actor.name} may not {action.value} a {status.value} case")
-        why = self.guard(case, action, await self.repo.pending_extension(case.id))
+        # The pending extension request matters to the extension actions' guards only.
+        pending = (
+            await self.repo.pending_extension(case.id) if action in EXTENSION_ACTIONS else None
+        )
+        why = self.guard(case, action, pending)
         if why is not None:
+            allowed = await self.allowed_actions(case, actor)
             raise IllegalTransition(status.value, action.value, allowed, why)
         return row
 
@@ -199,29 +217,31 @@ class CaseService:
         comment: str = "",
         reason: str = "",
         detail: dict[str, Any] | None = None,
-    ) -> CaseEvent:
-        """Append one entry to a case's timeline."""
-        entry = CaseEvent(
-            case_id=case.id,
-            seq=await self.repo.next_seq(case.id),
-            at=self.now,
-            action=action,
-            from_status=from_status,
-            to_status=case.status,
-            loop_level=case.loop_level,
-            owner_code=case.owner_code,
-            actor_id=actor.account_id,
-            actor=actor.name,
-            actor_org=actor.org_code,
-            comment=comment,
-            reason=reason,
-            detail=detail or {},
-        )
-        self.session.add(entry)
-        await self.session.flush()
-        for hook in self.env.hooks:
-            await hook(self, case, entry)
-        return entry
+    ) -> int:
+        """Append one entry to a case's timeline, after writing the case; the entry's number."""
+        await self.session.flush()  # the case's new state first, then its timeline entry
+        values = {
+            "case_id": case.id,
+            "at": self.now,
+            "action": action,
+            "from_status": from_status,
+            "to_status": case.status,
+            "loop_level": case.loop_level,
+            "owner_code": case.owner_code,
+            "actor_id": actor.account_id,
+            "actor": actor.name,
+            "actor_org": actor.org_code,
+            "comment": comment,
+            "reason": reason,
+            "detail": detail or {},
+        }
+        seq = await self.repo.append_event(values)
+        if self.env.hooks:
+            # The row is written; hooks read a detached copy of it (never added to the session).
+            entry = CaseEvent(seq=seq, **values)
+            for hook in self.env.hooks:
+                await hook(self, case, entry)
+        return seq
 
     def emit(self, event: DomainEvent) -> None:
         """Queue a domain event for publication after commit."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.catalog import TimeLimit
@@ -42,6 +42,8 @@ class TimerState(StrEnum):
 
 
 RUNNING = (TimerState.PENDING, TimerState.WARNED)
+#: The timers of one case, built once (construction cost more than execution).
+_TIMERS_OF_CASE = select(CaseTimer).where(CaseTimer.case_id == bindparam("case_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +83,29 @@ class Timers:
         self.session = session
         self.calendar = calendar
         self.warn_ratio = warn_ratio
+        # The timers of each case this object has touched, by kind: read once per transaction
+        # (a Timers lives in one, with its CaseService), new ones added as they are armed.
+        self._by_case: dict[int, dict[str, CaseTimer]] = {}
+
+    async def _timers(self, case_id: int) -> dict[str, CaseTimer]:
+        known = self._by_case.get(case_id)
+        if known is None:
+            # No autoflush: the rows read do not depend on unflushed changes (timers armed in
+            # this transaction are in `known` already), and flushing the case here would
+            # write it twice, once now and once with the timeline entry.
+            with self.session.no_autoflush:
+                rows = (await self.session.scalars(_TIMERS_OF_CASE, {"case_id": case_id})).all()
+            known = self._by_case[case_id] = {t.kind: t for t in rows}
+        return known
 
     async def get(self, case_id: int, kind: TimerKind) -> CaseTimer | None:
         """One timer of a case."""
-        stmt = select(CaseTimer).where(CaseTimer.case_id == case_id, CaseTimer.kind == kind)
-        return await self.session.scalar(stmt)
+        return (await self._timers(case_id)).get(kind.value)
 
     async def of_case(self, case_id: int) -> list[CaseTimer]:
         """Every timer of a case."""
-        stmt = select(CaseTimer).where(CaseTimer.case_id == case_id).order_by(CaseTimer.kind)
-        return list((await self.session.scalars(stmt)).all())
+        timers = await self._timers(case_id)
+        return [timers[kind] for kind in sorted(timers)]
 
     async def arm(
         self, case: CaseRecord, kind: TimerKind, limit: TimeLimit, now: datetime
@@ -105,6 +120,7 @@ class Timers:
         if timer is None:
             timer = CaseTimer(case_id=case.id, kind=kind.value)
             self.session.add(timer)
+            self._by_case[case.id][kind.value] = timer
         timer.state = TimerState.PENDING
         timer.started_at, timer.due_at, timer.warn_at = span.start, span.due, span.warn
         timer.warned_at = timer.fired_at = None

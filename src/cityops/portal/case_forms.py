@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 
 from cityops.auth.principal import Principal
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.events import publish_all
 from cityops.cases.models import CaseRecord
 from cityops.cases.schemas import ActionRequest
@@ -149,7 +149,7 @@ async def perform(
     request: Request, principal: Principal, case_id: int, action: Action, form: FormData
 ) -> Outcome:
     """Take an action from a posted form, as the API would."""
-    env = case_env(request)
+    env = env_of(request)
     uploader = Uploader(principal.account_id, principal.username, principal.org_code)
     try:
         data = action_input(form)

@@ -12,7 +12,7 @@ from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.actions import divisions_of
 from cityops.cases.catalog import LoopLevel
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.models import CaseExtension, CaseRecord, CaseTimer
 from cityops.cases.service import CaseService
 from cityops.cases.workflow import Action
@@ -135,7 +135,7 @@ def _map_url(case: CaseRecord, principal: Principal) -> str | None:
 
 async def load_case_view(request: Request, principal: Principal, case_id: int) -> CaseView | None:
     """A visible case with what the caller may do now; None when it cannot see it."""
-    env = case_env(request)
+    env = env_of(request)
     access = CaseAccess.of(principal)
     tree = await env.tree.current()
     async with unit_of_work(sessionmaker_of(request)) as session:

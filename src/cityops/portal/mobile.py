@@ -16,7 +16,7 @@ from starlette.responses import Response
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases.access import CaseAccess
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.models import CaseRecord
 from cityops.cases.repository import CaseFilter
 from cityops.cases.service import CaseService
@@ -64,7 +64,7 @@ async def my_tasks(request: Request) -> Response:
     principal = await case_reader(request)
     if not isinstance(principal, Principal):
         return principal
-    tree, env = await tree_of(request), case_env(request)
+    tree, env = await tree_of(request), env_of(request)
     access = CaseAccess.of(principal)
     statuses = task_statuses(principal.permissions)
     async with unit_of_work(sessionmaker_of(request)) as session:

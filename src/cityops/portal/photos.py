@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from cityops.auth.principal import Principal
 from cityops.cases.access import CaseAccess
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.service import CaseService
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
@@ -31,7 +31,7 @@ async def _case_photo(
     request: Request, principal: Principal, case_id: int, sha: str
 ) -> MediaPhoto | None:
     """The photo row when the case is visible and refers to the photo (report or timeline)."""
-    env = case_env(request)
+    env = env_of(request)
     access = CaseAccess.of(principal)
     async with unit_of_work(sessionmaker_of(request)) as session:
         svc = CaseService(session, env)
@@ -56,7 +56,7 @@ async def _serve(request: Request, case_id: str, sha: str, variant: Variant) -> 
         row = await _case_photo(request, principal, number, sha)
     if row is None:
         return error_page(frame(request, await tree_of(request), principal), 404, NOT_VISIBLE)
-    return photo_response(PhotoStore(case_env(request).settings.media_dir), row, variant)
+    return photo_response(PhotoStore(env_of(request).settings.media_dir), row, variant)
 
 
 @router.get("/cases/{case_id}/photos/{sha}")

@@ -19,7 +19,7 @@ from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog import Kind, UnknownCategoryError, shipped_catalog
 from cityops.cases.categories import category_code, find_category
 from cityops.cases.contact import Contact
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.events import publish_all
 from cityops.cases.intake import Intake, NewCase, existing_case, intake
 from cityops.cases.models import CaseRecord
@@ -206,7 +206,7 @@ async def open_report(
 
     Without an uploader (the public page) the photos belong to the place of the case.
     """
-    env = case_env(request)
+    env = env_of(request)
     try:
         async with unit_of_work(sessionmaker_of(request)) as session:
             media = MediaService(session, env.settings)

@@ -12,7 +12,7 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases.access import CaseAccess
 from cityops.cases.catalog import LoopLevel
-from cityops.cases.deps import case_env
+from cityops.cases.deps import env_of
 from cityops.cases.intake import Source
 from cityops.cases.service import CaseService
 from cityops.cases.workflow import ACTION_LABELS, Action, Status
@@ -64,7 +64,7 @@ async def case_list(request: Request) -> Response:
     principal = await case_reader(request)
     if not isinstance(principal, Principal):
         return principal
-    tree, env = await tree_of(request), case_env(request)
+    tree, env = await tree_of(request), env_of(request)
     filters = parse_filters(request.query_params)
     async with unit_of_work(sessionmaker_of(request)) as session:
         svc = CaseService(session, env)
