@@ -28,6 +28,11 @@ class CaseRecord(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_key"),
         Index("ix_case_record_status_owner", "status", "owner_code"),
+        # Covering the overview's 30-day closing figures (migration 0012).
+        Index("ix_case_record_closed_period", "closed_at", "owner_code", "handling_hours"),
+        Index(
+            "ix_case_record_due_period", "handle_due_at", "owner_code", "closed_at", "handled_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
