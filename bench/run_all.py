@@ -16,6 +16,8 @@ BENCHMARKS: list[list[str]] = [
     ["bench_geocode.py"],
     ["bench_tiles.py"],
     ["bench_cases.py"],
+    ["bench_overview.py"],
+    ["bench_overview.py", "--pg"],
 ]
 
 
