@@ -33,6 +33,8 @@ class CaseRecord(Base):
         Index(
             "ix_case_record_due_period", "handle_due_at", "owner_code", "closed_at", "handled_at"
         ),
+        # The twin search: one category within a recent window (migration 0013).
+        Index("ix_case_record_category_created", "category", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
