@@ -16,11 +16,11 @@ from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.api_admin import admin_router
 from cityops.cases.catalog import LoopLevel
-from cityops.cases.contact import Contact, unseal
+from cityops.cases.contact import unseal
 from cityops.cases.deps import CaseId, Creator, Env, OutputCrs, Reader, aware
 from cityops.cases.env import CaseEnv
 from cityops.cases.events import publish_all
-from cityops.cases.intake import NewCase, Source, existing_case, intake
+from cityops.cases.intake import Source, existing_case, intake
 from cityops.cases.models import CaseRecord
 from cityops.cases.repository import CaseFilter
 from cityops.cases.schemas import (
@@ -31,6 +31,7 @@ from cityops.cases.schemas import (
     CaseIntakeRead,
     CasePage,
     ContactRead,
+    new_case,
 )
 from cityops.cases.service import ActionInput, CaseService
 from cityops.cases.views import View, case_read, detail_read, intake_read
@@ -60,25 +61,6 @@ async def view_of(
     return View(tree or await env.tree.current(), await svc.repo.departments(ids), crs)
 
 
-def _new_case(body: CaseCreate) -> NewCase:
-    reporter = body.reporter
-    return NewCase(
-        source=body.source.value,
-        category=body.category,
-        text=body.text,
-        source_key=body.source_key,
-        lon=body.location.lon if body.location else None,
-        lat=body.location.lat if body.location else None,
-        crs=body.location.crs if body.location else "wgs84",
-        org_code=body.org_code,
-        address=body.address,
-        contact=Contact(reporter.name, reporter.phone) if reporter else None,
-        urgency=body.urgency.value,
-        photos=tuple(body.photos),
-        occurred_at=body.occurred_at,
-    )
-
-
 @router.post(
     "",
     response_model=CaseIntakeRead,
@@ -96,7 +78,10 @@ async def create_case(
     crs: OutputCrs,
 ) -> CaseIntakeRead:
     """Locate, route and open a case; a repeated (source, source_key) returns the first one."""
-    access, data = CaseAccess.of(principal), _new_case(body)
+    data = new_case(
+        body, source=body.source.value, category=body.category, source_key=body.source_key
+    )
+    access = CaseAccess.of(principal)
     await check_photos(session, env, principal, body.photos)
     svc = CaseService(session, env)
     tree, index = await env.tree.current(), await env.index.current()

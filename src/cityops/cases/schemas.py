@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.cases.catalog import LoopLevel
-from cityops.cases.intake import Source, Urgency
+from cityops.cases.contact import Contact
+from cityops.cases.intake import NewCase, Source, Urgency
 from cityops.kit.web import MAX_INT, NO_NUL
 from cityops.org.schemas import CODE_PATTERN
 
@@ -69,6 +71,56 @@ class CaseCreate(BaseModel):
         "in your scope), or a URL",
     )
     occurred_at: AwareDatetime | None = None
+
+
+class ReportBody(Protocol):
+    """What every report body shares (the generic case, a grid 案卷, a town system's case)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def location(self) -> Location | None: ...
+    @property
+    def org_code(self) -> str | None: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def reporter(self) -> ReporterIn | None: ...
+    @property
+    def urgency(self) -> Urgency: ...
+    @property
+    def photos(self) -> list[str]: ...
+    @property
+    def occurred_at(self) -> datetime | None: ...
+
+
+def new_case(
+    body: ReportBody,
+    *,
+    source: str,
+    category: str,
+    source_key: str | None,
+    photos: Sequence[str] | None = None,
+    component_id: str | None = None,
+) -> NewCase:
+    """The intake input of a report body; `photos` replaces the body's when given."""
+    where, reporter = body.location, body.reporter
+    return NewCase(
+        source=source,
+        category=category,
+        text=body.text,
+        source_key=source_key,
+        lon=where.lon if where else None,
+        lat=where.lat if where else None,
+        crs=where.crs if where else "wgs84",
+        org_code=body.org_code,
+        address=body.address,
+        contact=Contact(reporter.name, reporter.phone) if reporter else None,
+        urgency=body.urgency.value,
+        photos=tuple(body.photos if photos is None else photos),
+        occurred_at=body.occurred_at,
+        component_id=component_id,
+    )
 
 
 class LocationRead(BaseModel):

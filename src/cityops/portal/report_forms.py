@@ -18,12 +18,11 @@ from starlette.datastructures import FormData
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog import Kind, UnknownCategoryError, shipped_catalog
 from cityops.cases.categories import category_code, find_category
-from cityops.cases.contact import Contact
 from cityops.cases.deps import env_of
 from cityops.cases.events import publish_all
-from cityops.cases.intake import Intake, NewCase, existing_case, intake
+from cityops.cases.intake import Intake, existing_case, intake
 from cityops.cases.models import CaseRecord
-from cityops.cases.schemas import CaseCreate
+from cityops.cases.schemas import CaseCreate, new_case
 from cityops.cases.service import CaseService
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
@@ -171,24 +170,6 @@ def checked_report(values: ReportValues, source_key: str, *, with_contact: bool)
     return body
 
 
-def _new_case(body: CaseCreate, photos: list[str]) -> NewCase:
-    reporter = body.reporter
-    return NewCase(
-        source=body.source.value,
-        category=body.category,
-        text=body.text,
-        source_key=body.source_key,
-        lon=body.location.lon if body.location else None,
-        lat=body.location.lat if body.location else None,
-        crs=body.location.crs if body.location else "wgs84",
-        org_code=body.org_code,
-        address=body.address,
-        contact=Contact(reporter.name, reporter.phone) if reporter else None,
-        urgency=body.urgency.value,
-        photos=tuple(photos),
-    )
-
-
 def place_of(case: CaseRecord) -> str:
     """The finest unit a case lies in: where its photos belong for the data scope."""
     return case.community_code or case.unit_code or case.owner_code
@@ -211,7 +192,13 @@ async def open_report(
         async with unit_of_work(sessionmaker_of(request)) as session:
             media = MediaService(session, env.settings)
             cleaned = [await media.clean(f.data, "photos") for f in files]
-            data = _new_case(body, [ref_of(p.sha256) for p in cleaned])
+            data = new_case(
+                body,
+                source=body.source.value,
+                category=body.category,
+                source_key=body.source_key,
+                photos=[ref_of(p.sha256) for p in cleaned],
+            )
             svc = CaseService(session, env)
             tree, index = await env.tree.current(), await env.index.current()
             result = await intake(svc, access, actor, data, tree, index)

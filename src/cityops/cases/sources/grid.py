@@ -23,11 +23,10 @@ from cityops.auth.roles import Role
 from cityops.cases.api import view_of
 from cityops.cases.catalog import Category, Kind, UnknownCategoryError, shipped_catalog
 from cityops.cases.categories import category_code, find_category
-from cityops.cases.contact import Contact
 from cityops.cases.deps import Creator, Env, OutputCrs
 from cityops.cases.errors import invalid
-from cityops.cases.intake import NewCase, Source, Urgency
-from cityops.cases.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn
+from cityops.cases.intake import Source, Urgency
+from cityops.cases.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn, new_case
 from cityops.cases.sources.common import REPORT_NO, open_case, require_system_client
 from cityops.cases.sources.components import (
     ComponentIdError,
@@ -160,28 +159,6 @@ def _source_key(principal: Principal, report_no: str | None) -> str | None:
     return f"worker:{principal.account_id}:{report_no}" if report_no else None
 
 
-def _new_case(
-    body: GridReport, category: Category, component: str | None, key: str | None
-) -> NewCase:
-    reporter = body.reporter
-    return NewCase(
-        source=Source.GRID,
-        category=category_code(category),
-        text=body.text,
-        source_key=key,
-        lon=body.location.lon if body.location else None,
-        lat=body.location.lat if body.location else None,
-        crs=body.location.crs if body.location else "wgs84",
-        org_code=body.org_code,
-        address=body.address,
-        contact=Contact(reporter.name, reporter.phone) if reporter else None,
-        urgency=body.urgency.value,
-        photos=tuple(body.photos),
-        occurred_at=body.occurred_at,
-        component_id=component,
-    )
-
-
 @router.post(
     "/reports",
     response_model=CaseIntakeRead,
@@ -204,7 +181,17 @@ async def report(
     _check_grid(await env.tree.current(), body.org_code)
     key = _source_key(principal, body.report_no)
     opened = await open_case(
-        session, env, principal, _new_case(body, category, component, key), tasks
+        session,
+        env,
+        principal,
+        new_case(
+            body,
+            source=Source.GRID,
+            category=category_code(category),
+            source_key=key,
+            component_id=component,
+        ),
+        tasks,
     )
     if not opened.result.created:
         response.status_code = 200

@@ -16,11 +16,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from cityops.auth.principal import Principal
 from cityops.cases.api import view_of
-from cityops.cases.contact import Contact
 from cityops.cases.deps import Creator, Env, OutputCrs, Reader
 from cityops.cases.env import CaseEnv
-from cityops.cases.intake import NewCase, Source, Urgency
-from cityops.cases.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn
+from cityops.cases.intake import Source, Urgency
+from cityops.cases.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn, new_case
 from cityops.cases.sources import town_feed
 from cityops.cases.sources.common import REPORT_NO, open_case, require_system_client
 from cityops.cases.views import intake_read
@@ -101,25 +100,6 @@ async def _town_system(principal: Principal, env: CaseEnv) -> None:
         raise Forbidden("a town system's account must belong to its street or town (街镇)")
 
 
-def _new_case(body: TownCase, key: str) -> NewCase:
-    reporter = body.reporter
-    return NewCase(
-        source=Source.TOWN_SYSTEM,
-        category=body.category,
-        text=body.text,
-        source_key=key,
-        lon=body.location.lon if body.location else None,
-        lat=body.location.lat if body.location else None,
-        crs=body.location.crs if body.location else "wgs84",
-        org_code=body.org_code,
-        address=body.address,
-        contact=Contact(reporter.name, reporter.phone) if reporter else None,
-        urgency=body.urgency.value,
-        photos=tuple(body.photos),
-        occurred_at=body.occurred_at,
-    )
-
-
 @router.post(
     "/cases",
     response_model=TownCaseRead,
@@ -139,7 +119,13 @@ async def report(
     """Open a case inside the system's town; a repeated case_no returns the first case (200)."""
     await _town_system(principal, env)
     key = _prefix(principal) + body.case_no
-    opened = await open_case(session, env, principal, _new_case(body, key), tasks)
+    opened = await open_case(
+        session,
+        env,
+        principal,
+        new_case(body, source=Source.TOWN_SYSTEM, category=body.category, source_key=key),
+        tasks,
+    )
     if not opened.result.created:
         response.status_code = 200
     view = await view_of(env, opened.svc, [opened.result.case], crs)
