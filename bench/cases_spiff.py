@@ -15,7 +15,6 @@ Two ways, both measured:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cases_engine import Phase, count_statements, timed
+from cases_engine import Phase, clock, count_statements, since, timed
 from cases_workload import MAIN_LINE, Report
 from cityops.kit.db import create_engine
 
@@ -95,18 +94,16 @@ def run_memory(batch: list[Report], warmup: list[Report]) -> SpiffResult:
         workflow = start(spec, report)
         for action, body in MAIN_LINE:
             complete(workflow, action, body)
-    wall, cpu = time.perf_counter(), time.process_time()
+    started = clock()
     workflows = [start(spec, report) for report in batch]
-    created = Phase(len(batch), time.perf_counter() - wall, time.process_time() - cpu)
-    wall, cpu = time.perf_counter(), time.process_time()
+    created = since(started, len(batch))
+    started = clock()
     for workflow in workflows:
         for action, body in MAIN_LINE:
             complete(workflow, action, body)
         if not workflow.is_completed():
             raise RuntimeError("SpiffWorkflow did not complete the main line")
-    moved = Phase(
-        len(batch) * len(MAIN_LINE), time.perf_counter() - wall, time.process_time() - cpu
-    )
+    moved = since(started, len(batch) * len(MAIN_LINE))
     return SpiffResult("memory", created, moved, 0)
 
 

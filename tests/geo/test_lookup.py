@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point, shape
 
 from cityops.geo.boundaries import generate_boundaries, unit_points
-from cityops.geo.lookup import DivisionIndex
+from cityops.geo.lookup import Codes, DivisionIndex, Match, Placement
 from cityops.geo.service import load_division_index
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.scope import DataScope
@@ -91,3 +91,43 @@ def test_boundaries_are_reproducible_and_cover_each_shipped_point() -> None:
         assert polygons[code].covers(Point(lon, lat)), code
     community_area = sum(polygons[c].area for c in children["310117102"])
     assert community_area == pytest.approx(polygons["310117102"].area, rel=1e-3)
+
+
+def test_one_point_at_a_time_answers_as_the_batch_does(
+    seeded: tuple[DivisionIndex, list[OrgUnit]],
+) -> None:
+    index, _ = seeded
+    rng = np.random.default_rng(20261124)
+    # Random points over and around the district, plus polygon corners: corners lie on edges
+    # shared by neighbouring grids, where only the lowest-index rule makes the answer unique.
+    lon = rng.uniform(120.95, 121.45, 1500)
+    lat = rng.uniform(30.85, 31.20, 1500)
+    corners = [
+        c
+        for g in index.grid_geometries()[:60]
+        for c in list(g.exterior.coords)[:4]
+        if hasattr(g, "exterior")
+    ]
+    lon = np.concatenate([lon, [c[0] for c in corners]])
+    lat = np.concatenate([lat, [c[1] for c in corners]])
+    batch = index.locate(lon, lat)
+    one_by_one = [index.locate_one(float(x), float(y)) for x, y in zip(lon, lat, strict=True)]
+    assert one_by_one == batch
+    codes = [index.codes_one(float(x), float(y)) for x, y in zip(lon, lat, strict=True)]
+    assert codes == [_codes(p) for p in batch]
+    assert sum(p.inside_district for p in batch) > 500  # the sample really covers the district
+    assert any(not p.inside_district for p in batch)
+
+
+def _codes(place: Placement) -> Codes:
+    def code(match: Match | None) -> str | None:
+        return match.code if match else None
+
+    return Codes(
+        place.inside_district,
+        code(place.district),
+        code(place.unit),
+        code(place.community),
+        code(place.grid),
+        code(place.multigrid),
+    )

@@ -306,6 +306,33 @@ def test_a_gap_between_loaded_years_raises() -> None:
         gapped.add_working_hours(sh(2024, 12, 31, 16, 0), 2)
 
 
+def test_share_instant_finds_the_warning_point_in_working_time(cal: WorkCalendar) -> None:
+    # Friday 2026-11-20 15:00 to the following Monday 15:00 is 7 working hours (Fri 15–17,
+    # Mon 9–12 and 13–15 with the default office hours): half of it falls on Monday 10:30.
+    friday, monday = sh(2026, 11, 20, 15, 0), sh(2026, 11, 23, 15, 0)
+    assert cal.working_hours_between(friday, monday) == pytest.approx(7.0)
+    assert local(cal.share_instant(friday, monday, 0.5)) == sh(2026, 11, 23, 10, 30)
+    assert cal.share_instant(friday, monday, 0.0) == friday.astimezone(UTC)
+    assert local(cal.share_instant(friday, monday, 1.0)) == monday
+    assert cal.share_instant(monday, friday, 0.8) == friday.astimezone(UTC)  # no span
+    with pytest.raises(ValueError, match="share"):
+        cal.share_instant(friday, monday, 1.5)
+
+
+def test_share_instant_agrees_with_between_and_add(cal: WorkCalendar) -> None:
+    for start in _starts()[:400]:
+        due = cal.add_working_hours(start, 16)
+        total = cal.working_seconds_between(start, due)
+        expected = cal.add_working_seconds(start, total * 0.8)
+        assert abs((cal.share_instant(start, due, 0.8) - expected).total_seconds()) < 1e-5
+
+
+def test_share_instant_needs_every_year_between() -> None:
+    gapped = WorkCalendar([shipped_year(2024), shipped_year(2026)])
+    with pytest.raises(MissingYearError):
+        gapped.share_instant(sh(2024, 12, 30, 10, 0), sh(2026, 1, 5, 10, 0), 0.8)
+
+
 # --- district files and validation ----------------------------------------------------------
 
 #: A made-up year for tests only: not the real 2027 arrangement.

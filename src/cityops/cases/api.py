@@ -18,6 +18,7 @@ from cityops.cases.api_admin import admin_router
 from cityops.cases.catalog import LoopLevel
 from cityops.cases.contact import unseal
 from cityops.cases.deps import CaseId, Creator, Env, OutputCrs, Reader, aware
+from cityops.cases.engine import allowed as allowed_actions
 from cityops.cases.env import CaseEnv
 from cityops.cases.events import publish_all
 from cityops.cases.intake import Source, existing_case, intake
@@ -35,7 +36,7 @@ from cityops.cases.schemas import (
 )
 from cityops.cases.service import ActionInput, CaseService
 from cityops.cases.views import View, case_read, detail_read, intake_read
-from cityops.cases.workflow import Action, Status, actions_from
+from cityops.cases.workflow import Action, Status
 from cityops.kit.errors import Conflict, ProblemError
 from cityops.kit.web import MAX_INT, ClientIp, DbSession
 from cityops.kit.workcal import CalendarError
@@ -151,7 +152,9 @@ async def detail(
     visible = CaseAccess.of(principal).allows(case)
     pending = await svc.repo.pending_extension(case.id)  # read once: guards and answer
     allowed = (
-        svc.allowed_given(case, actions_from(Status(case.status), principal.permissions), pending)
+        allowed_actions(
+            case, principal.permissions, pending is not None, env.settings.case_max_returns
+        )
         if visible
         else []
     )

@@ -56,12 +56,15 @@ class Divisions:
 
     def owner_at(self, level: LoopLevel) -> str | None:
         """The org code that owns a case at a loop level, None when the location has none."""
-        return {
-            LoopLevel.COMMUNITY: self.community_code,
-            LoopLevel.MULTIGRID: self.multigrid_code,
-            LoopLevel.TOWN: self.unit_code,
-            LoopLevel.DISTRICT: self.district_code,
-        }[level]
+        if level == LoopLevel.COMMUNITY:
+            return self.community_code
+        if level == LoopLevel.MULTIGRID:
+            return self.multigrid_code
+        if level == LoopLevel.TOWN:
+            return self.unit_code
+        if level == LoopLevel.DISTRICT:
+            return self.district_code
+        raise KeyError(level)
 
     def lowest_level(self) -> LoopLevel:
         """The lowest loop the location allows."""
@@ -76,9 +79,12 @@ class Divisions:
         return None
 
 
+_RANK = {level: rank for rank, level in enumerate(LOOP_ORDER)}
+
+
 def level_rank(level: LoopLevel | str) -> int:
     """The position of a loop level, community 0 … district 3."""
-    return LOOP_ORDER.index(LoopLevel(level))
+    return _RANK[LoopLevel(level)]
 
 
 def raise_to(level: LoopLevel, divisions: Divisions) -> LoopLevel:
@@ -99,15 +105,15 @@ def next_level(level: LoopLevel | str, divisions: Divisions) -> LoopLevel | None
 
 def divisions_at_point(index: DivisionIndex, lon: float, lat: float, district: str) -> Divisions:
     """Place a WGS84/CGCS2000 point, or raise LocationError outside the district."""
-    place = index.locate_one(lon, lat)
+    place = index.codes_one(lon, lat)
     if not place.inside_district:
         raise LocationError(f"location ({lon:.6f}, {lat:.6f}) lies outside district {district}")
     return Divisions(
-        district_code=place.district.code if place.district else district,
-        unit_code=place.unit.code if place.unit else None,
-        community_code=place.community.code if place.community else None,
-        grid_code=place.grid.code if place.grid else None,
-        multigrid_code=place.multigrid.code if place.multigrid else None,
+        district_code=place.district or district,
+        unit_code=place.unit,
+        community_code=place.community,
+        grid_code=place.grid,
+        multigrid_code=place.multigrid,
     )
 
 

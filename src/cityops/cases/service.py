@@ -14,48 +14,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.catalog import Category, LoopLevel
+from cityops.cases.catalog import Category
 from cityops.cases.categories import find_category
+from cityops.cases.engine import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
 from cityops.cases.env import CaseEnv
-from cityops.cases.errors import IllegalTransition, invalid
+from cityops.cases.errors import IllegalTransition
 from cityops.cases.events import CASE_TRANSITIONED, case_event
-from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord
+from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.cases.repository import CaseRepository
 from cityops.cases.timers import Timers
-from cityops.cases.workflow import (
-    Action,
-    Status,
-    Transition,
-    actions_from,
-    lookup,
-    may,
-    resolve_target,
-)
+from cityops.cases.workflow import Action, Status, Transition, actions_from, resolve_target
 from cityops.kit.bus import DomainEvent
-from cityops.kit.errors import Forbidden, NotFound
+from cityops.kit.errors import NotFound
 from cityops.org.tree import OrgTree
 
-#: Actions whose guards depend on the case's pending extension request.
-EXTENSION_ACTIONS = frozenset(
-    {Action.REQUEST_EXTENSION, Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ActionInput:
-    """What an action may carry; each action reads the fields it needs."""
-
-    comment: str = ""
-    reason: str = ""
-    department_id: int | None = None
-    department_key: str | None = None
-    target_code: str | None = None
-    parent_id: int | None = None
-    hours: float | None = None
-    days: int | None = None
-    satisfaction: int | None = None
-    level: str | None = None
-    photos: tuple[str, ...] = ()  # photo references taken for this step (timeline detail)
+__all__ = ["ActionInput", "CaseService", "Step"]  # ActionInput: callers import it from here
 
 
 @dataclass(slots=True)
@@ -101,35 +74,12 @@ class CaseService:
         """What this actor may do to this case now (table, permissions and guards)."""
         candidates = actions_from(Status(case.status), actor.permissions)
         # Only the extension guards read the pending request: skip the query without them.
-        pending = (
-            await self.repo.pending_extension(case.id)
-            if EXTENSION_ACTIONS.intersection(candidates)
-            else None
-        )
-        return self.allowed_given(case, candidates, pending)
+        pending = bool(EXTENSION_ACTIONS.intersection(candidates)) and await self.has_pending(case)
+        return allowed(case, actor.permissions, pending, self.settings.case_max_returns)
 
-    def allowed_given(
-        self, case: CaseRecord, candidates: list[Action], pending: CaseExtension | None
-    ) -> list[str]:
-        """The candidate actions (from the table) that no guard refuses, given the request."""
-        return [a.value for a in candidates if self.guard(case, a, pending) is None]
-
-    def guard(self, case: CaseRecord, action: Action, pending: CaseExtension | None) -> str | None:
-        """Why an action the table allows is refused for this case now, or None."""
-        limit = self.settings.case_max_returns
-        if action is Action.RETURN and case.returns >= limit:
-            return f"the case was returned {case.returns} times (limit {limit}): escalate it"
-        if action is Action.REQUEST_EXTENSION and pending is not None:
-            return "an extension request is already pending"
-        if action in (Action.APPROVE_EXTENSION, Action.REJECT_EXTENSION) and pending is None:
-            return "no extension request is pending"
-        if action is Action.ESCALATE and case.loop_level == LoopLevel.DISTRICT:
-            return "the case is already at the district loop"
-        if action is Action.ASSIGN_DOWN and case.loop_level != LoopLevel.DISTRICT:
-            return "only a case at the district loop can be assigned down"
-        if action is Action.UNSUPERVISE and case.supervision is None:
-            return "the case is not under supervision"
-        return None
+    async def has_pending(self, case: CaseRecord) -> bool:
+        """Whether an extension request of the case awaits a decision."""
+        return await self.repo.pending_extension(case.id) is not None
 
     # --- acting --------------------------------------------------------------------------------
 
@@ -146,10 +96,13 @@ class CaseService:
         from cityops.cases.actions import EFFECTS  # the effects import this module
 
         case = await self.get(access, case_id, lock=True)
-        if not may(action, actor.permissions):
-            raise Forbidden(f"{actor.name} may not {action.value} cases")
-        row = await self.checked_row(case, actor, action)
-        _require_text(row, data)
+        # The pending extension request matters to the extension actions' guards only.
+        pending = action in EXTENSION_ACTIONS and await self.has_pending(case)
+        row = decide(case, action, actor, data, pending, self.settings.case_max_returns)
+        if isinstance(row, Refusal):
+            raise IllegalTransition(
+                case.status, action.value, await self.allowed_actions(case, actor), row.why or ""
+            )
         step = Step(case, actor, access, row, data, tree, {})
         if data.photos:
             step.detail["photos"] = list(data.photos)
@@ -157,25 +110,6 @@ class CaseService:
         await self.move(step)
         await self.session.flush()
         return case
-
-    async def checked_row(self, case: CaseRecord, actor: Actor, action: Action) -> Transition:
-        """The table row for the action, or 409 naming the state and what is allowed."""
-        status = Status(case.status)
-        row = lookup(status, action)
-        if row is None:
-            allowed = await self.allowed_actions(case, actor)  # only a refusal lists them
-            raise IllegalTransition(status.value, action.value, allowed)
-        if not row.perms & actor.permissions:
-            raise Forbidden(f"{actor.name} may not {action.value} a {status.value} case")
-        # The pending extension request matters to the extension actions' guards only.
-        pending = (
-            await self.repo.pending_extension(case.id) if action in EXTENSION_ACTIONS else None
-        )
-        why = self.guard(case, action, pending)
-        if why is not None:
-            allowed = await self.allowed_actions(case, actor)
-            raise IllegalTransition(status.value, action.value, allowed, why)
-        return row
 
     async def move(self, step: Step) -> None:
         """Set the new state, stamp the case and append the timeline entry."""
@@ -246,10 +180,3 @@ class CaseService:
     def emit(self, event: DomainEvent) -> None:
         """Queue a domain event for publication after commit."""
         self.events.append(event)
-
-
-def _require_text(row: Transition, data: ActionInput) -> None:
-    if row.needs_comment and not data.comment.strip():
-        raise invalid("comment", f"{row.action.value} needs a comment")
-    if row.needs_reason and not data.reason.strip():
-        raise invalid("reason", f"{row.action.value} needs a reason")

@@ -63,10 +63,7 @@ def plan(calendar: WorkCalendar, limit: TimeLimit, start: datetime, ratio: float
 
 def warn_instant(calendar: WorkCalendar, start: datetime, due: datetime, ratio: float) -> datetime:
     """The instant at which `ratio` of the working time from `start` to `due` has passed."""
-    total = calendar.working_seconds_between(start, due)
-    if total <= 0:
-        return due
-    return calendar.add_working_seconds(start, total * ratio)
+    return calendar.share_instant(start, due, ratio)
 
 
 def _sync_due(case: CaseRecord, timer: CaseTimer) -> None:

@@ -236,15 +236,15 @@ def _action_perms() -> dict[Action, frozenset[Perm]]:
 ACTION_PERMS = _action_perms()
 
 
-def lookup(status: Status, action: Action) -> Transition | None:
-    """The row for an action from a state, or None when the table has none."""
-    return TABLE.get((status, action))
+def lookup(status: Status | str, action: Action) -> Transition | None:
+    """The row for an action from a state (a Status or its value), or None when there is none."""
+    # A StrEnum member hashes and compares as its value: a stored status string finds its row.
+    return TABLE.get((status, action))  # type: ignore[arg-type]
 
 
 def may(action: Action, permissions: Iterable[Perm]) -> bool:
     """Whether a role with these permissions may take this action in some state."""
-    held = set(permissions)
-    return bool(ACTION_PERMS.get(action, frozenset()) & held)
+    return not ACTION_PERMS.get(action, frozenset()).isdisjoint(permissions)
 
 
 def actions_from(status: Status, permissions: Iterable[Perm] | None = None) -> list[Action]:
@@ -259,6 +259,8 @@ def actions_from(status: Status, permissions: Iterable[Perm] | None = None) -> l
 
 def resolve_target(row: Transition, suspended_from: str | None) -> Status:
     """The state a transition leads to; `resume` goes back where the case was suspended."""
+    if isinstance(row.target, Status):
+        return row.target
     if row.target == PREVIOUS:
         if suspended_from is None:
             return Status.REGISTERED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -48,6 +49,17 @@ class Placement:
     community: Match | None
     grid: Match | None
     multigrid: Match | None
+
+
+class Codes(NamedTuple):
+    """The codes of the units under one point (None where none; all None outside)."""
+
+    inside_district: bool
+    district: str | None
+    unit: str | None
+    community: str | None
+    grid: str | None
+    multigrid: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +131,43 @@ class DivisionIndex:
         return [self._placement(found, i) for i in range(len(found.inside))]
 
     def locate_one(self, lon: float, lat: float) -> Placement:
-        """Place one point."""
-        return self.locate(np.array([lon]), np.array([lat]))[0]
+        """Place one point: the same answer as `locate`, without the array set-up.
+
+        Intake places one report at a time; building arrays for a single point cost more
+        than the search itself.
+        """
+        return self._describe(*self._positions_one(lon, lat))
+
+    def codes_one(self, lon: float, lat: float) -> Codes:
+        """The codes under one point, without names (what routing needs, and faster)."""
+        inside, unit, community, grid, multigrid = self._positions_one(lon, lat)
+        district = self._district.code if inside and self._district is not None else None
+        return Codes(
+            inside,
+            district,
+            self._all[unit].code if unit >= 0 and self._all[unit].level in TOWN_LEVELS else None,
+            self._all[community].code if community >= 0 else None,
+            self._all[grid].code if grid >= 0 else None,
+            self._all[multigrid].code if multigrid >= 0 else None,
+        )
+
+    def _positions_one(self, lon: float, lat: float) -> tuple[bool, int, int, int, int]:
+        """(inside, unit, community, grid, multi-grid) positions of one point, -1 for none."""
+        point = shapely.Point(lon, lat)
+        grid = _lowest_hit(self._grid_tree, point, self._grid_ids)
+        community = int(self._parent[grid]) if grid >= 0 else -1
+        if community < 0:  # no grid polygon there: try communities, as `locate_positions` does
+            community = _lowest_hit(self._community_tree, point, self._community_ids)
+        if community >= 0:
+            return (
+                True,
+                int(self._parent[community]),
+                community,
+                grid,
+                int(self._multigrid[community]),
+            )
+        inside = self._outline is not None and bool(shapely.contains_xy(self._outline, lon, lat))
+        return inside, -1, -1, grid, -1
 
     def _match(self, position: int) -> Match | None:
         if position < 0:
@@ -129,18 +176,39 @@ class DivisionIndex:
         return Match(area.code, area.name, area.approximate)
 
     def _placement(self, found: Located, i: int) -> Placement:
-        inside = bool(found.inside[i])
-        unit = int(found.unit[i])
+        return self._describe(
+            bool(found.inside[i]),
+            int(found.unit[i]),
+            int(found.community[i]),
+            int(found.grid[i]),
+            int(found.multigrid[i]),
+        )
+
+    def _describe(
+        self, inside: bool, unit: int, community: int, grid: int, multigrid: int
+    ) -> Placement:
+        district = self._district
         return Placement(
             inside_district=inside,
-            district=Match(self._district.code, self._district.name, self._district.approximate)
-            if inside and self._district is not None
+            district=Match(district.code, district.name, district.approximate)
+            if inside and district is not None
             else None,
             unit=self._match(unit) if unit >= 0 and self._all[unit].level in TOWN_LEVELS else None,
-            community=self._match(int(found.community[i])),
-            grid=self._match(int(found.grid[i])),
-            multigrid=self._match(int(found.multigrid[i])),
+            community=self._match(community),
+            grid=self._match(grid),
+            multigrid=self._match(multigrid),
         )
+
+
+def _lowest_hit(tree: STRtree, point: BaseGeometry, ids: NDArray[np.int64]) -> int:
+    """The position (in the index) of the lowest polygon of a tree under one point, or -1."""
+    if len(tree) == 0:
+        return -1
+    hits = tree.query(point, predicate="intersects")
+    if len(hits) == 0:
+        return -1
+    # Mostly one hit; a reduction over a one-element array costs more than the search.
+    return int(ids[hits[0] if len(hits) == 1 else hits.min()])
 
 
 def _first_hit(tree: STRtree, points: NDArray[np.object_]) -> NDArray[np.int64]:

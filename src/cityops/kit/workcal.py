@@ -241,7 +241,8 @@ class OfficeHours:
         return tuple((_time_us(start), _time_us(end)) for start, end in self.periods)
 
 
-def _time_us(value: time) -> int:
+def _time_us(value: time | datetime) -> int:
+    """Microseconds since midnight of a wall-clock time (or of a datetime's own clock)."""
     return ((value.hour * 60 + value.minute) * 60 + value.second) * _US + value.microsecond
 
 
@@ -373,14 +374,34 @@ class WorkCalendar:
     def working_seconds_between(self, a: datetime, b: datetime) -> float:
         """Working seconds from `a` to `b`; negative when `b` is before `a`."""
         a, b = _aware(a, "a"), _aware(b, "b")
-        first, last = sorted((a.astimezone(self._tz).year, b.astimezone(self._tz).year))
-        for year in range(first, last + 1):
-            self._require(year)
+        self._require_between(a, b)
         return (self._axis(b) - self._axis(a)) / _US
+
+    def share_instant(self, a: datetime, b: datetime, share: float) -> datetime:
+        """The instant (UTC) when `share` (0–1) of the working time from `a` to `b` has passed.
+
+        One pass over both ends (a 临期 warning at 80 % of a deadline's span is computed at
+        every dispatch); `b` at or before `a` gives `b`.
+        """
+        if not 0 <= share <= 1:
+            raise ValueError("share must lie between 0 and 1")
+        a, b = _aware(a, "a"), _aware(b, "b")
+        self._require_between(a, b)
+        start, end = self._axis(a), self._axis(b)
+        if end <= start:
+            return b.astimezone(UTC)
+        amount = round((end - start) * share)
+        return self._instant(start + amount, a) if amount else a.astimezone(UTC)
 
     def working_hours_between(self, a: datetime, b: datetime) -> float:
         """Working hours from `a` to `b`; negative when `b` is before `a`."""
         return self.working_seconds_between(a, b) / 3600
+
+    def _require_between(self, a: datetime, b: datetime) -> None:
+        """Every year from `a` to `b` (either order) is loaded, or `MissingYearError`."""
+        first, last = sorted((a.astimezone(self._tz).year, b.astimezone(self._tz).year))
+        for year in range(first, last + 1):
+            self._require(year)
 
     def _require(self, year: int) -> None:
         if year not in self._years:
@@ -395,8 +416,12 @@ class WorkCalendar:
         before = bisect_left(self._ordinals, ordinal) * self._day_us
         if ordinal not in self._working:
             return before
-        tod = _time_us(local.time())
-        return before + sum(max(0, min(tod, end) - start) for start, end in self._spans)
+        tod = _time_us(local)
+        for start, end in self._spans:  # a loop, not sum(): this runs on every deadline
+            if tod <= start:
+                break
+            before += min(tod, end) - start
+        return before
 
     def _working_day_at(self, index: int, from_year: int) -> date:
         """The working day at `index`, checking every year between is loaded."""
