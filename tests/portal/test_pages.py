@@ -226,6 +226,7 @@ def test_logout_needs_the_csrf_token(client: TestClient) -> None:
     assert refused.status_code == 403
     assert "CSRF" in refused.text
     assert client.post("/logout").status_code == 403
+    assert client.post("/logout", data={"csrf_token": "令牌"}).status_code == 403  # not a 500
     assert client.get("/").status_code == 200  # the session survived the forged logout
     done = client.post("/logout", data={"csrf_token": csrf_of(home.text)})
     assert done.status_code == 303

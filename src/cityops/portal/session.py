@@ -37,7 +37,8 @@ def csrf_valid(request: Request, submitted: str) -> bool:
     token = session_token(request)
     if not token or not submitted:
         return False
-    return hmac.compare_digest(csrf_token(token), submitted)
+    # Bytes, not str: compare_digest raises on non-ASCII text, which a forged form may hold.
+    return hmac.compare_digest(csrf_token(token).encode(), submitted.encode())
 
 
 @dataclass(frozen=True, slots=True)
