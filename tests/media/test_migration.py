@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from pathlib import Path
-from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
-from cityops.kit.db import Base, create_engine
-from cityops.kit.migrate import downgrade, upgrade
-from cityops.models import load_all_models
 from tests.conftest import Backend
+from tests.migrations import assert_up_down_up, model_differences
 
-
-def _media_differences(url: str) -> list[Any]:
-    load_all_models()
-
-    def compare(connection: Any) -> list[Any]:
-        found = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-        return [d for d in found if "media_photo" in repr(d)]
-
-    async def run() -> list[Any]:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(compare)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+TABLES = {"media_photo"}
 
 
 def test_the_table_matches_the_model_on_both_backends(backend: Backend) -> None:
-    assert _media_differences(backend.settings.database_url) == []
+    assert model_differences(backend.settings.database_url, TABLES) == []
 
 
 def test_0009_goes_up_and_down(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    url = f"sqlite+aiosqlite:///{path}"
-
-    def tables() -> set[str]:
-        with sqlite3.connect(path) as conn:
-            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-    upgrade(url, "0009")
-    assert "media_photo" in tables()
-    downgrade(url, "0008")
-    assert "media_photo" not in tables()
-    upgrade(url, "head")
-    assert "media_photo" in tables()
+    assert_up_down_up(tmp_path / "m.db", "0009", "0008", TABLES)

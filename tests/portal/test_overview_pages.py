@@ -19,6 +19,7 @@ from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 from cityops.overview.providers import AreaQuery, register, unregister
 from tests.conftest import seed_with_accounts
+from tests.portal import login_form
 
 PASSWORD = "Portal-Passw0rd!"
 ACCOUNTS: dict[str, tuple[Role, str]] = {
@@ -60,9 +61,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def login(client: TestClient, username: str) -> None:
     """Log in through the form; the client keeps the session cookie."""
-    client.cookies.clear()
-    reply = client.post("/login", data={"username": username, "password": PASSWORD})
-    assert reply.status_code == 303, reply.text
+    login_form.login(client, username, PASSWORD)
 
 
 def sections(html: str) -> dict[str, str]:
@@ -76,10 +75,7 @@ def test_overview_redirects_to_login_and_back(client: TestClient) -> None:
         client.get("/overview/310117102").headers["location"] == "/login?next=/overview/310117102"
     )
     assert client.get("/screen").headers["location"] == "/login?next=/screen"
-    reply = client.post(
-        "/login",
-        data={"username": "o_sijing", "password": PASSWORD, "next": "/screen/310117102"},
-    )
+    reply = login_form.post_login(client, "o_sijing", PASSWORD, "/screen/310117102")
     assert reply.headers["location"] == "/screen/310117102"
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,8 @@ from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 from tests.conftest import seed_with_accounts
+from tests.portal import login_form
+from tests.portal.login_form import login_token, post_login, token_of
 
 PASSWORD = "Portal-Passw0rd!"
 NEW_PASSWORD = "Changed-Passw0rd#2"
@@ -29,6 +32,7 @@ ACCOUNTS: dict[str, tuple[Role, str]] = {
     "p_auditor": (Role.AUDIT_ADMIN, "310117"),
     "p_lock": (Role.TOWN_OPERATOR, "310117102"),
     "p_pw": (Role.TOWN_OPERATOR, "310117102"),
+    "p_forged": (Role.TOWN_OPERATOR, "310117102"),
 }
 
 
@@ -68,9 +72,7 @@ def client(portal: tuple[TestClient, str]) -> TestClient:
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> None:
     """Log in through the form; the client keeps the session cookie."""
-    client.cookies.clear()
-    reply = client.post("/login", data={"username": username, "password": password})
-    assert reply.status_code == 303, reply.text
+    login_form.login(client, username, password)
 
 
 def csrf_of(html: str) -> str:
@@ -100,10 +102,7 @@ def test_pages_redirect_to_login_when_not_logged_in(client: TestClient) -> None:
 
 
 def test_login_sets_the_same_cookie_as_the_api_and_honours_next(client: TestClient) -> None:
-    reply = client.post(
-        "/login",
-        data={"username": "p_duty", "password": PASSWORD, "next": "/org/310117102"},
-    )
+    reply = post_login(client, "p_duty", PASSWORD, "/org/310117102")
     assert reply.status_code == 303
     assert reply.headers["location"] == "/org/310117102"
     cookie = reply.headers["set-cookie"]
@@ -114,32 +113,110 @@ def test_login_sets_the_same_cookie_as_the_api_and_honours_next(client: TestClie
 
 def test_login_never_redirects_off_site(client: TestClient) -> None:
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        reply = client.post(
-            "/login", data={"username": "p_duty", "password": PASSWORD, "next": target}
-        )
+        client.cookies.clear()
+        reply = post_login(client, "p_duty", PASSWORD, target)
         assert reply.headers["location"] == "/"
 
 
 def test_failed_login_shows_the_error_and_stays_recorded(client: TestClient) -> None:
-    reply = client.post("/login", data={"username": "p_lock", "password": "wrong"})
+    reply = post_login(client, "p_lock", "wrong")
     assert reply.status_code == 401
     assert "用户名或密码错误" in reply.text
     assert "cityops_session" not in reply.headers.get("set-cookie", "")
     for _ in range(4):  # the fifth failure locks the account (login_max_failures = 5)
-        client.post("/login", data={"username": "p_lock", "password": "wrong"})
-    locked = client.post("/login", data={"username": "p_lock", "password": PASSWORD})
+        post_login(client, "p_lock", "wrong")
+    locked = post_login(client, "p_lock", PASSWORD)
     assert locked.status_code == 403
     assert "账号已锁定" in locked.text
+    assert failed_logins(client, "p_lock") == 6
+
+
+def failed_logins(client: TestClient, username: str) -> int:
+    """How many failed logins of an account the audit log holds (the client is left logged out)."""
     token = client.post(
         "/api/v1/auth/login", json={"username": "p_auditor", "password": PASSWORD}
     ).json()["access_token"]
     client.cookies.clear()
     audit = client.get(
         "/api/v1/audit",
-        params={"actor": "p_lock", "action": "auth.login", "result": "failure"},
+        params={"actor": username, "action": "auth.login", "result": "failure"},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert audit.json()["total"] == 6
+    total: int = audit.json()["total"]
+    return total
+
+
+def logged_in_as(client: TestClient) -> str | None:
+    """The account the client's session cookie belongs to, if any."""
+    me = client.get("/api/v1/auth/me")
+    return me.json()["account"]["username"] if me.status_code == 200 else None
+
+
+def test_the_login_form_carries_its_token_in_a_strict_cookie(client: TestClient) -> None:
+    form = client.get("/login")
+    cookie = form.headers["set-cookie"]
+    assert cookie.startswith("cityops_login=")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/login" in cookie
+    token = client.cookies.get("cityops_login")
+    assert token and f'name="csrf_token" value="{token}"' in form.text
+    assert login_token(client) == token  # the same token again: a second tab's form still works
+
+
+def refused_login(
+    client: TestClient, token: str | None, username: str = "p_duty", password: str = PASSWORD
+) -> httpx.Response:
+    """Post the login form with this token (None: without one); insist it is refused, logged out."""
+    data = {"username": username, "password": password}
+    if token is not None:
+        data["csrf_token"] = token
+    reply = client.post("/login", data=data)
+    assert reply.status_code == 403, token
+    assert "页面已过期，请重新登录" in reply.text
+    assert "cityops_session" not in reply.headers.get("set-cookie", "")
+    assert logged_in_as(client) is None
+    return reply
+
+
+def test_a_login_without_the_form_token_is_refused(client: TestClient) -> None:
+    login_token(client)  # the cookie, but no token in the body
+    refused_login(client, None)
+    token = login_token(client)  # a token in the body, but no cookie (a post from another site)
+    client.cookies.clear()
+    refused_login(client, token)
+
+
+def test_a_login_with_a_wrong_token_is_refused_and_the_refusal_is_a_fresh_form(
+    client: TestClient,
+) -> None:
+    login_token(client)
+    for wrong in ("0" * 32, "口令" * 16, "f" * 5000):
+        refused = refused_login(client, wrong)
+    token = token_of(refused.text)
+    assert token == client.cookies.get("cityops_login")
+    data = {"csrf_token": token, "username": "p_duty", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 303
+
+
+def test_a_login_with_the_form_token_logs_in(client: TestClient) -> None:
+    reply = post_login(client, "p_duty", PASSWORD)
+    assert reply.status_code == 303 and reply.headers["location"] == "/"
+    assert logged_in_as(client) == "p_duty"
+
+
+def test_a_token_from_another_browser_does_not_log_in(client: TestClient) -> None:
+    theirs = login_token(client)  # the attacker's own browser
+    client.cookies.clear()
+    assert login_token(client) != theirs  # the victim's browser, with a cookie of its own
+    refused_login(client, theirs)
+
+
+def test_refused_tokens_neither_count_towards_the_lockout_nor_fill_the_audit_log(
+    client: TestClient,
+) -> None:
+    for _ in range(6):  # more than login_max_failures (5)
+        refused_login(client, "0" * 32, "p_forged", "wrong")
+    login(client, "p_forged")
+    assert failed_logins(client, "p_forged") == 0
 
 
 def test_logout_needs_the_csrf_token(client: TestClient) -> None:
@@ -149,6 +226,7 @@ def test_logout_needs_the_csrf_token(client: TestClient) -> None:
     assert refused.status_code == 403
     assert "CSRF" in refused.text
     assert client.post("/logout").status_code == 403
+    assert client.post("/logout", data={"csrf_token": "令牌"}).status_code == 403  # not a 500
     assert client.get("/").status_code == 200  # the session survived the forged logout
     done = client.post("/logout", data={"csrf_token": csrf_of(home.text)})
     assert done.status_code == 303
@@ -221,7 +299,7 @@ def test_password_change_shows_policy_errors_in_chinese(client: TestClient) -> N
 def test_required_password_change_comes_first(portal: tuple[TestClient, str]) -> None:
     client, one_time = portal
     client.cookies.clear()
-    reply = client.post("/login", data={"username": "p_fresh", "password": one_time})
+    reply = post_login(client, "p_fresh", one_time)
     assert reply.headers["location"] == "/password"
     assert client.get("/").headers["location"] == "/password"
     assert client.get("/org/310117102").headers["location"] == "/password"

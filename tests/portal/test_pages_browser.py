@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
+from tests.portal.login_form import token_of
 from tests.real_server import chromium, running_cityops
 
 OPERATOR = "op_sijing"
@@ -124,3 +126,23 @@ def test_pages_fit_a_phone_screen(session: Session, server: str) -> None:
         assert overflow <= 0, f"{path} is {overflow}px wider than a phone screen"
         assert page.locator(".brand-title").is_visible()
         assert page.locator("text=退出登录").is_visible()
+
+
+def test_a_login_posted_from_another_site_is_refused(session: Session, server: str) -> None:
+    page = session.page
+    page.goto(f"{server}/login")  # the victim's browser holds a login token cookie of its own
+    theirs = token_of(httpx.get(f"{server}/login", timeout=10).text)  # the attacker's own token
+    forged = session.context.new_page()  # about:blank: an opaque origin, so another site
+    forged.set_content(
+        f'<form method="post" action="{server}/login">'
+        f'<input name="csrf_token" value="{theirs}">'
+        f'<input name="username" value="{OPERATOR}"><input name="password" value="{PASSWORD}">'
+        "</form>"
+    )
+    with forged.expect_response(lambda r: r.request.method == "POST") as posted:
+        forged.evaluate("document.forms[0].submit()")
+    assert posted.value.status == 403
+    assert "页面已过期，请重新登录" in forged.locator("#login-error").inner_text()
+    assert not [c for c in session.context.cookies() if c["name"] == "cityops_session"]
+    forged.close()
+    assert _login(page, server, PASSWORD).status == 303  # the real form still logs in

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.portal.login_form import post_login
 from tests.portal.workbench_app import (
     PASSWORD,
     Portal,
@@ -61,9 +62,7 @@ def test_the_workbench_needs_a_login_and_case_read(portal: Portal) -> None:
     assert portal.client.get("/cases").headers["location"] == "/login?next=/cases"
     assert portal.client.get("/cases/1").headers["location"] == "/login?next=/cases/1"
     assert portal.client.get("/m/report").headers["location"] == "/login?next=/m/report"
-    back = portal.client.post(
-        "/login", data={"username": "w_grid", "password": PASSWORD, "next": "/m/report"}
-    )
+    back = post_login(portal.client, "w_grid", PASSWORD, "/m/report")
     assert back.headers["location"] == "/m/report"
     portal.login("w_auditor")
     refused = portal.client.get("/cases")

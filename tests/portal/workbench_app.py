@@ -24,6 +24,7 @@ from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 from cityops.org.models import OrgUnit
 from tests.conftest import seed_with_accounts
+from tests.portal import login_form
 
 PASSWORD = "Workbench-Passw0rd!"
 ACCOUNTS: dict[str, tuple[Role, str]] = {
@@ -63,9 +64,7 @@ class Portal:
 
     def login(self, username: str) -> None:
         """Log in through the form: the client keeps that session cookie."""
-        self.client.cookies.clear()
-        reply = self.client.post("/login", data={"username": username, "password": PASSWORD})
-        assert reply.status_code == 303, reply.text
+        login_form.login(self.client, username, PASSWORD)
 
     def headers(self, username: str) -> dict[str, str]:
         """Bearer headers for API calls (they take precedence over the session cookie)."""

@@ -16,9 +16,10 @@ from cityops.kit.errors import ProblemError
 from cityops.kit.web import client_ip, sessionmaker_of
 from cityops.org.tree import OrgTree
 from cityops.portal.gate import settings_of, to_login, tree_of
-from cityops.portal.render import error_page, frame, render
+from cityops.portal.render import Frame, error_page, frame, render
 from cityops.portal.session import (
     CSRF_FIELD,
+    FormCookie,
     clear_session_cookie,
     csrf_valid,
     portal_principal,
@@ -45,6 +46,10 @@ _POLICY_TEXTS = {
 }
 
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
+# There is no session before the login, so the form's token is a cookie of its own; it lasts a
+# shift so that a login page left open at a duty desk still works.
+LOGIN_TOKEN = FormCookie("cityops_login", "/login", CSRF_FIELD, max_age=12 * 3600)
+EXPIRED = "页面已过期，请重新登录。"
 
 
 async def _csrf_refused(request: Request, principal: Principal | None) -> Response:
@@ -60,12 +65,24 @@ async def login_form(
     if await portal_principal(request) is not None:
         return RedirectResponse(safe_next(next_path), status_code=303)
     page = frame(request, await tree_of(request))
-    return render("login.html", page, {"error": None, "username": "", "next": safe_next(next_path)})
+    return _login_page(request, page, 200, None, "", safe_next(next_path))
+
+
+def _login_page(
+    request: Request, page: Frame, status: int, error: str | None, username: str, target: str
+) -> Response:
+    """The login form with its CSRF token, the token's cookie set (or renewed) alongside."""
+    token = LOGIN_TOKEN.token(request)
+    context = {"error": error, "username": username, "next": target, "csrf": token}
+    response = render("login.html", page, context, status=status)
+    LOGIN_TOKEN.keep(response, settings_of(request), token)
+    return response
 
 
 @router.post("/login")
 async def login_submit(
     request: Request,
+    csrf: Csrf = "",
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next_path: Annotated[str, Form(alias="next")] = "",
@@ -77,9 +94,12 @@ async def login_submit(
     page = frame(request, await tree_of(request))
 
     def refuse(status: int, error: str) -> Response:
-        context = {"error": error, "username": username[:MAX_USERNAME], "next": target}
-        return render("login.html", page, context, status=status)
+        return _login_page(request, page, status, error, username[:MAX_USERNAME], target)
 
+    # Before the credentials are looked at: a forged post is no login attempt, so it neither
+    # counts towards the lockout nor writes an audit row; nor does it prefill the username.
+    if not LOGIN_TOKEN.valid(request, csrf):
+        return _login_page(request, page, 403, EXPIRED, "", target)
     if not username or not password:
         return refuse(400, "请输入用户名和密码。")
     if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:

@@ -18,7 +18,6 @@ being a free-for-all:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from typing import Any
@@ -46,9 +45,10 @@ from cityops.portal.report_forms import (
     community_groups,
     open_report,
 )
+from cityops.portal.session import FormCookie
 
 router = APIRouter(include_in_schema=False)
-TOKEN_COOKIE = "cityops_h5"
+CITIZEN_TOKEN = FormCookie("cityops_h5", CITIZEN_PATH, "h5_token")
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 MAX_TEXT = 1000
 ACTOR_NAME = "市民（H5 上报）"
@@ -77,14 +77,10 @@ def limits_of(request: Request) -> CitizenLimits:
     return found
 
 
-def _token(request: Request) -> str:
-    value = request.cookies.get(TOKEN_COOKIE, "")
-    return value if re.fullmatch(r"[0-9a-f]{32}", value) else secrets.token_hex(16)
-
-
-async def _page(request: Request, values: ReportValues, token: str, status: int = 200) -> Response:
+async def _page(request: Request, values: ReportValues, status: int = 200) -> Response:
     tree = await tree_of(request)
     settings = settings_of(request)
+    token = CITIZEN_TOKEN.token(request)
     context: dict[str, Any] = {
         "values": values,
         "token": token,
@@ -99,10 +95,7 @@ async def _page(request: Request, values: ReportValues, token: str, status: int 
     }
     response = render("m/citizen.html", frame(request, tree), context, status=status)
     clear_flash(request, response)
-    response.set_cookie(
-        TOKEN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-        secure=settings.cookie_secure, path=CITIZEN_PATH,
-    )  # fmt: skip
+    CITIZEN_TOKEN.keep(response, settings, token)
     return response
 
 
@@ -111,7 +104,7 @@ async def citizen_form(request: Request) -> Response:
     """The public report form."""
     if not settings_of(request).citizen_report:
         return error_page(frame(request, await tree_of(request)), 404)
-    return await _page(request, ReportValues(submission=new_submission()), _token(request))
+    return await _page(request, ReportValues(submission=new_submission()))
 
 
 def _refuse(values: ReportValues, message: str) -> ProblemError:
@@ -144,11 +137,9 @@ async def citizen_submit(request: Request) -> Response:
     limits = limits_of(request)
     if limits.ip.retry_after(client_ip(request)):  # before reading a large body for nothing
         values = ReportValues(submission=new_submission(), errors=["提交过于频繁，请稍后再试"])
-        return await _page(request, values, _token(request), 429)
+        return await _page(request, values, 429)
     form = await read_form(request)
-    token = request.cookies.get(TOKEN_COOKIE, "")
-    sent = text(form, "h5_token", 64)
-    if not token or not sent or not hmac.compare_digest(token, sent):
+    if not CITIZEN_TOKEN.valid(request, text(form, CITIZEN_TOKEN.field, 64)):
         message = "表单已过期，请刷新页面后重新填写。"
         return error_page(frame(request, await tree_of(request)), 403, message)
     values = ReportValues.of(form)
@@ -165,7 +156,7 @@ async def citizen_submit(request: Request) -> Response:
             values.errors = [
                 problem_text(exc) if exc.status != 429 else f"提交过于频繁：{exc.detail}"
             ]
-        return await _page(request, values, token, exc.status if exc.status >= 400 else 400)
+        return await _page(request, values, exc.status if exc.status >= 400 else 400)
     limits.phone.hit(limits.phone_key(values.phone))
     response = RedirectResponse(CITIZEN_PATH, status_code=303)
     note = (
