@@ -17,9 +17,9 @@ from cityops.cli import app as cli_app
 from cityops.config import get_settings
 from cityops.geo.boundaries import unit_points
 from cityops.geo.crs import transform
-from cityops.kit.migrate import downgrade, upgrade
 from tests.conftest import Backend, Login
 from tests.geo.data import make_addresses
+from tests.migrations import assert_up_down_up
 
 TEST_SET = Path(__file__).parent / "data" / "addresses-310117.csv"
 #: Accuracy floors over the test set. Every address is composed from official names in a style
@@ -259,21 +259,7 @@ def test_bad_input_is_a_problem(
 
 
 def test_migration_0004_goes_down_and_up(tmp_path: Path) -> None:
-    import sqlite3
-
-    path = tmp_path / "m.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url, "0004")
-
-    def tables() -> set[str]:
-        with sqlite3.connect(path) as conn:
-            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-    assert "std_address" in tables()
-    downgrade(url, "0003")
-    assert "std_address" not in tables()
-    upgrade(url, "head")
-    assert "std_address" in tables()
+    assert_up_down_up(tmp_path / "m.db", "0004", "0003", {"std_address"})
 
 
 def test_csv_helpers_read_chinese_headers() -> None:
