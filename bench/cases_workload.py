@@ -20,23 +20,21 @@ from sqlalchemy import select
 from cityops.bootstrap import seed_district
 from cityops.cases.catalog import Kind
 from cityops.cases.categories import all_categories, category_code
+from cityops.cases.workflow import MAIN_LINE as WORKFLOW_MAIN_LINE
+from cityops.cases.workflow import Action
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 from cityops.kit.workcal import MissingYearError, default_calendar
 from cityops.org.models import OrgUnit
 
-#: The main line of the workflow table (cases/workflow.py), one action per step, and the body
-#: each action carries. `handle` (办结) needs a comment; the others take none.
-MAIN_LINE: tuple[tuple[str, dict[str, str]], ...] = (
-    ("register", {}),  # 立案
-    ("dispatch", {}),  # 派遣 to the routed default department
-    ("sign", {}),  # 签收
-    ("start", {}),  # 开始处置
-    ("handle", {"comment": "已处置完毕"}),  # 办结
-    ("check", {}),  # 核查
-    ("verify", {}),  # 核查通过
-    ("close", {}),  # 结案
+#: What each step of the main line (cases/workflow.py) carries: `handle` (办结) needs a comment;
+#: the others take none; `dispatch` goes to the routed default department.
+BODIES: dict[Action, dict[str, str]] = {Action.HANDLE: {"comment": "已处置完毕"}}
+#: The main line as (action, body) steps: register → dispatch → sign → start → handle → check →
+#: verify → close.
+MAIN_LINE: tuple[tuple[str, dict[str, str]], ...] = tuple(
+    (action.value, BODIES.get(action, {})) for action in WORKFLOW_MAIN_LINE
 )
 SOURCE = "hotline_12345"
 SEED = 20260302

@@ -10,21 +10,11 @@ from cityops.auth.roles import Role, permissions_of
 from cityops.cases.access import Actor
 from cityops.cases.catalog import LoopLevel
 from cityops.cases.engine import ActionInput, Refusal, allowed, decide
-from cityops.cases.workflow import Action, Status, resolve_target
+from cityops.cases.workflow import MAIN_LINE, Action, Status, resolve_target
 from cityops.kit.errors import Forbidden, ProblemError
 
 OFFICER = Actor("duty", "310117", None, permissions_of(Role.DISTRICT_OFFICER))
 HANDLER = Actor("worker", "310117102", None, permissions_of(Role.GRID_WORKER))
-MAIN_LINE = (
-    Action.REGISTER,
-    Action.DISPATCH,
-    Action.SIGN,
-    Action.START,
-    Action.HANDLE,
-    Action.CHECK,
-    Action.VERIFY,
-    Action.CLOSE,
-)
 
 
 @dataclass

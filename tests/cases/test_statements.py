@@ -14,6 +14,7 @@ from cityops.cases.contact import Contact
 from cityops.cases.intake import NewCase, intake
 from cityops.cases.models import CaseEvent, CaseTimer
 from cityops.cases.service import ActionInput, CaseService
+from cityops.cases.workflow import MAIN_LINE as workflow_main_line
 from cityops.cases.workflow import Action
 from cityops.kit.db import unit_of_work
 from tests.cases.conftest import Places, sh, worker_env
@@ -35,7 +36,7 @@ BUDGET: dict[str, int] = {
     "verify": 3,
     "close": 4,  # + the case's timers (both done already: nothing to write)
 }
-MAIN_LINE = ["register", "dispatch", "sign", "start", "handle", "check", "verify", "close"]
+MAIN_LINE = [action.value for action in workflow_main_line]
 
 
 def _report(places: Places) -> NewCase:

@@ -110,6 +110,18 @@ STATUS_LABELS: dict[Status, str] = {
 FINAL = frozenset({Status.CLOSED, Status.EVALUATED, Status.VOIDED, Status.MERGED})
 #: States in which a level may pass the case up or be told to wait (before it is handled).
 WORKING = (Status.REGISTERED, Status.RETURNED, Status.DISPATCHED, Status.SIGNED, Status.IN_PROGRESS)
+#: The main line (主流程): received to closed with no side path — 立案, 派遣, 签收, 开始处置, 办结,
+#: 核查, 核查通过, 结案.
+MAIN_LINE: tuple[Action, ...] = (
+    Action.REGISTER,
+    Action.DISPATCH,
+    Action.SIGN,
+    Action.START,
+    Action.HANDLE,
+    Action.CHECK,
+    Action.VERIFY,
+    Action.CLOSE,
+)
 #: Actions that keep the state but move the case to another loop (drawn as self-transitions).
 LOOP_ACTIONS = frozenset({Action.ESCALATE, Action.ASSIGN_DOWN})
 #: Target marker of `resume`: back to the state the case was suspended in.
