@@ -22,7 +22,7 @@ from cityops.cases.events import publish_all
 from cityops.cases.models import CaseRecord
 from cityops.cases.schemas import ActionRequest
 from cityops.cases.service import ActionInput, CaseService
-from cityops.cases.workflow import ACTION_LABELS, Action, Status, lookup
+from cityops.cases.workflow import ACTION_LABELS, MAIN_LINE, Action, Status, lookup
 from cityops.config import Settings
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
@@ -46,22 +46,8 @@ EXTRA_FIELDS: dict[Action, tuple[str, ...]] = {
 PHOTO_ACTIONS = frozenset(
     {Action.START, Action.HANDLE, Action.CHECK, Action.VERIFY, Action.REWORK, Action.RETURN}
 )
-#: The forward steps of the flow, drawn as primary buttons.
-FORWARD = frozenset(
-    {
-        Action.REGISTER,
-        Action.DISPATCH,
-        Action.SIGN,
-        Action.START,
-        Action.HANDLE,
-        Action.CHECK,
-        Action.VERIFY,
-        Action.CLOSE,
-        Action.EVALUATE,
-        Action.RESUME,
-        Action.APPROVE_EXTENSION,
-    }
-)
+#: The forward steps of the flow, drawn as primary buttons: the main line and its follow-ups.
+FORWARD = frozenset({*MAIN_LINE, Action.EVALUATE, Action.RESUME, Action.APPROVE_EXTENSION})
 _FORM_KEYS = ("comment", "reason", "department_id", "target_code", "parent_id", "hours", "days")
 
 
