@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+from cityops.kit.sqlite_writer import serialize_writes
 
 T = TypeVar("T")
 
@@ -75,6 +78,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:" and "mode=memory" not in url:
+            # Writers of this process queue in order instead of in SQLite's busy handler.
+            serialize_writes(engine, str(Path(database).resolve()))
         return engine
     # Up to 30 connections per process, as before (10 kept + 20 overflow), but all of them
     # kept once opened: an overflow connection is closed when it comes back to a full pool, so
