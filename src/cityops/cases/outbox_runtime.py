@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.cases.sources.hotline_callbacks import WEBHOOK, secret_ref_of
 from cityops.config import Settings
-from cityops.kit.bus import DomainEvent, InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker, utcnow
-from cityops.kit.outbox import Channel, RetryPolicy
+from cityops.kit.outbox import Channel, RetryPolicy, wake_after_commit
 from cityops.kit.outbox_dispatcher import OutboxDispatcher
 from cityops.kit.webhook import SecretLookup, WebhookChannel
 from cityops.notify.channel import NotifierChannel
@@ -121,13 +120,8 @@ def start_outbox(app: FastAPI) -> OutboxRuntime:
     state.outbox = runtime
     if state.settings.outbox_dispatcher:
         runtime.dispatcher.start()
-        bus: InProcessBus = state.bus
-
-        async def wake(_event: DomainEvent) -> None:
-            # Events are published after their transaction commits: the new rows are visible.
-            runtime.dispatcher.wake()
-
-        bus.subscribe("*", wake)
+        # Deliver at once what a request enqueued; the interval covers other processes' rows.
+        wake_after_commit(state.sessions, runtime.dispatcher.wake)
     return runtime
 
 

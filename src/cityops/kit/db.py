@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from cityops.kit.sqlite_writer import serialize_writes
 
@@ -95,8 +95,19 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Return the session factory; objects stay usable after the boundary commits."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Return the session factory; objects stay usable after the boundary commits.
+
+    Each factory makes its sessions from a Session subclass of its own, so that session events
+    (`session_class_of`) reach this factory's sessions only, not every app in the process.
+    """
+    own = type("UnitSession", (Session,), {})
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=own)
+
+
+def session_class_of(sessions: async_sessionmaker[AsyncSession]) -> type[Session]:
+    """The Session class a factory's sessions are made of: listen to session events there."""
+    own: type[Session] = sessions.kw["sync_session_class"]
+    return own
 
 
 @asynccontextmanager

@@ -11,16 +11,21 @@ until every earlier row of its key is delivered or discarded.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, delete, event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from cityops.kit.db import session_class_of
 from cityops.kit.outbox_models import OutboxMessage, OutboxState
 from cityops.kit.scope import DataScope, scoped
+
+#: Set in a session's info by `enqueue`; read and cleared when the session commits.
+_WRITTEN = "cityops_outbox_written"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +130,7 @@ def enqueue(
     delivery_id: str | None = None,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; it is delivered once that commits."""
+    session.info[_WRITTEN] = True  # `wake_after_commit` hears of it once the commit is done
     row = OutboxMessage(
         delivery_id=delivery_id or str(uuid.uuid4()),
         channel=channel,
@@ -222,3 +228,21 @@ async def purge(session: AsyncSession, before: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def wake_after_commit(sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]) -> None:
+    """Call `wake` after each commit of the factory's sessions that enqueued messages.
+
+    Only those: a dispatcher woken by every commit would query the outbox once per request
+    for nothing (what it did when it listened to every domain event).
+    """
+    session_class = session_class_of(sessions)
+
+    @event.listens_for(session_class, "after_commit")
+    def committed(session: Session) -> None:
+        if session.info.pop(_WRITTEN, False):
+            wake()
+
+    @event.listens_for(session_class, "after_rollback")
+    def rolled_back(session: Session) -> None:
+        session.info.pop(_WRITTEN, None)
