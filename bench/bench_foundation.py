@@ -226,6 +226,13 @@ def run_wrk(
     wrk: str, port: int, path: str, script: str, args: list[str], *, seconds: float, opts: Any
 ) -> WrkRun:
     """One wrk run against 127.0.0.1:port/path."""
+    return run_wrk_report(wrk, port, path, script, args, seconds=seconds, opts=opts)[0]
+
+
+def run_wrk_report(
+    wrk: str, port: int, path: str, script: str, args: list[str], *, seconds: float, opts: Any
+) -> tuple[WrkRun, str]:
+    """One wrk run against 127.0.0.1:port/path: its figures and its report (script output)."""
     argv = [
         wrk,
         f"-t{opts.threads}",
@@ -243,7 +250,7 @@ def run_wrk(
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 90, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout, seconds)
+    return parse_wrk(done.stdout, seconds), done.stdout
 
 
 # ---------------------------------------------------------------------------- databases

@@ -27,13 +27,12 @@ from sqlalchemy import func, select
 
 from bench_foundation import (
     HOST,
-    WRK_DIR,
     Server,
     WrkRun,
     call,
     cityops_command,
     credentials,
-    parse_wrk,
+    run_wrk_report,
 )
 from cases_cpu import CpuMeter, CpuShare, wait_quiet
 from cases_workload import MAIN_LINE, Report
@@ -169,24 +168,7 @@ async def _counts(url: str, prefix: str) -> dict[str, int]:
 
 def wrk(opts: Any, port: int, script: str, args: list[str], seconds: float) -> tuple[WrkRun, str]:
     """One wrk run against 127.0.0.1:port; its figures and its report (for script output)."""
-    argv = [
-        str(opts.wrk),
-        f"-t{opts.threads}",
-        f"-c{opts.connections}",
-        f"-d{seconds:g}s",
-        "--timeout",
-        "60s",
-        "--latency",
-        "-s",
-        str(WRK_DIR / script),
-        f"http://{HOST}:{port}/",
-        "--",
-        *args,
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 90, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return parse_wrk(done.stdout, seconds), done.stdout
+    return run_wrk_report(str(opts.wrk), port, "/", script, args, seconds=seconds, opts=opts)
 
 
 async def postgres_pids(url: str) -> set[int]:

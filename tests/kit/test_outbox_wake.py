@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from cityops.kit.db import create_sessionmaker, unit_of_work, utcnow
-from cityops.kit.outbox import enqueue, wake_after_commit
+from cityops.kit.outbox import deliver_after_commit, enqueue, wake_after_commit
 from tests.conftest import Backend
 from tests.kit.outbox_helpers import Sessions, channel_name, put, scenario
 
@@ -46,3 +46,15 @@ def test_only_commits_that_enqueued_wake_the_dispatcher(backend: Backend) -> Non
 
     woken, other_woken = scenario(backend, work)
     assert woken == ["ours"] and other_woken == []
+
+
+def test_a_retry_or_discard_asks_for_delivery_without_enqueueing(backend: Backend) -> None:
+    async def work(sessions: Sessions) -> list[str]:
+        woken: list[str] = []
+        wake_after_commit(sessions, lambda: woken.append("ours"))
+        async with unit_of_work(sessions) as session:  # e.g. a message re-armed by an operator
+            await session.execute(text("SELECT 1"))
+            deliver_after_commit(session)
+        return woken
+
+    assert scenario(backend, work) == ["ours"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 
 from cityops.auth import audit
 from cityops.auth.deps import require
@@ -13,7 +13,14 @@ from cityops.auth.roles import Perm
 from cityops.cases.deps import Env
 from cityops.cases.outbox_schemas import DiscardRequest, OutboxMessageRead, OutboxPage, outbox_read
 from cityops.kit.errors import Conflict, NotFound
-from cityops.kit.outbox import OutboxFilter, discard, get_message, list_messages, rearm
+from cityops.kit.outbox import (
+    OutboxFilter,
+    deliver_after_commit,
+    discard,
+    get_message,
+    list_messages,
+    rearm,
+)
 from cityops.kit.outbox_models import OutboxMessage, OutboxState
 from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
 
@@ -59,12 +66,6 @@ async def get_outbox(
     return outbox_read(row)
 
 
-def _wake_after_commit(request: Request, tasks: BackgroundTasks) -> None:
-    runtime = getattr(request.app.state, "outbox", None)
-    if runtime is not None:  # background tasks run after the response, so after the commit
-        tasks.add_task(runtime.dispatcher.wake)
-
-
 @router.post("/{message_id}/retry", response_model=OutboxMessageRead, summary="Retry a message")
 async def retry_outbox(
     message_id: MessageId,
@@ -72,8 +73,6 @@ async def retry_outbox(
     session: DbSession,
     env: Env,
     ip: ClientIp,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> OutboxMessageRead:
     """Give a failed or discarded message a fresh set of attempts, due now (audited)."""
     row = await _message(session, principal, message_id)
@@ -91,7 +90,7 @@ async def retry_outbox(
         detail={"topic": row.topic, "ref": row.ref, "from": before},
     )
     await session.flush()
-    _wake_after_commit(request, tasks)
+    deliver_after_commit(session)
     return outbox_read(row)
 
 
@@ -103,8 +102,6 @@ async def discard_outbox(
     session: DbSession,
     env: Env,
     ip: ClientIp,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> OutboxMessageRead:
     """Stop trying a pending or failed message; later ones of its order may go (audited)."""
     row = await _message(session, principal, message_id)
@@ -122,5 +119,5 @@ async def discard_outbox(
         detail={"topic": row.topic, "ref": row.ref, "from": before, "reason": body.reason},
     )
     await session.flush()
-    _wake_after_commit(request, tasks)
+    deliver_after_commit(session)
     return outbox_read(row)

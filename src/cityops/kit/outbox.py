@@ -24,7 +24,7 @@ from cityops.kit.db import session_class_of
 from cityops.kit.outbox_models import OutboxMessage, OutboxState
 from cityops.kit.scope import DataScope, scoped
 
-#: Set in a session's info by `enqueue`; read and cleared when the session commits.
+#: Set in a session's info by `deliver_after_commit`; read and cleared when it commits.
 _WRITTEN = "cityops_outbox_written"
 
 
@@ -130,7 +130,7 @@ def enqueue(
     delivery_id: str | None = None,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction; it is delivered once that commits."""
-    session.info[_WRITTEN] = True  # `wake_after_commit` hears of it once the commit is done
+    deliver_after_commit(session)
     row = OutboxMessage(
         delivery_id=delivery_id or str(uuid.uuid4()),
         channel=channel,
@@ -228,6 +228,15 @@ async def purge(session: AsyncSession, before: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def deliver_after_commit(session: AsyncSession) -> None:
+    """Have the dispatcher look for due messages as soon as this transaction commits.
+
+    `enqueue` calls it; so does whatever makes an existing message due (a retry, a discard that
+    frees the ones queued behind it). `wake_after_commit` hears of it once the commit is done.
+    """
+    session.info[_WRITTEN] = True
 
 
 def wake_after_commit(sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None]) -> None:
