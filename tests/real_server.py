@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -117,3 +118,29 @@ def chromium(extra_args: Sequence[str] = ()) -> Iterator[Any]:
             yield instance
         finally:
             instance.close()
+
+
+@dataclass
+class BrowserSession:
+    """A browser context and page that remember every URL requested and every page error."""
+
+    context: Any
+    page: Any
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def open_session(
+    browser: Any, width: int = 1600, height: int = 1000, *, console_errors: bool = False
+) -> BrowserSession:
+    """A fresh context (no cookies) in Chinese; console errors are recorded when asked."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    session = BrowserSession(context, context.new_page())
+    context.on("request", lambda request: session.requests.append(request.url))
+    session.page.on("pageerror", lambda error: session.errors.append(str(error)))
+    if console_errors:
+        session.page.on(
+            "console",
+            lambda msg: session.errors.append(msg.text) if msg.type == "error" else None,
+        )
+    return session

@@ -9,13 +9,13 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.real_server import chromium, running_cityops
+from tests.real_server import BrowserSession as Session
+from tests.real_server import chromium, open_session, running_cityops
 
 PASSWORD = "Browser-Passw0rd!"
 ACCOUNTS = {
@@ -50,24 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@dataclass
-class Session:
-    """A browser context and page that remember every URL requested."""
-
-    context: Any
-    page: Any
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-def _open(browser: Any, width: int = 1600, height: int = 1000) -> Session:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    session = Session(context, context.new_page())
-    context.on("request", lambda request: session.requests.append(request.url))
-    session.page.on("pageerror", lambda error: session.errors.append(str(error)))
-    return session
-
-
 def _close(session: Session, server: str) -> None:
     session.context.close()
     outside = [url for url in session.requests if not url.startswith(f"{server}/")]
@@ -78,7 +60,7 @@ def _close(session: Session, server: str) -> None:
 @pytest.fixture
 def session(browser: Any, server: str) -> Iterator[Session]:
     """A fresh browser context (no cookies) recording its requests."""
-    recorded = _open(browser)
+    recorded = open_session(browser)
     yield recorded
     _close(recorded, server)
 
@@ -223,7 +205,7 @@ def test_a_town_operator_cannot_open_another_towns_overview(session: Session, se
 def test_the_big_screen_fills_the_hall_display(
     browser: Any, server: str, width: int, height: int
 ) -> None:
-    session = _open(browser, width, height)
+    session = open_session(browser, width, height)
     try:
         page = session.page
         log_in(page, server, "ov_duty")

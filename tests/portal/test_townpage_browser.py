@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,8 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.real_server import chromium, running_cityops
+from tests.real_server import BrowserSession as Session
+from tests.real_server import chromium, open_session, running_cityops
 
 PASSWORD = "Browser-Passw0rd!"
 SIJING = "310117102"
@@ -41,26 +41,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@dataclass
-class Session:
-    """A browser context and page that remember every URL requested and every error."""
-
-    context: Any
-    page: Any
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 def _open(browser: Any) -> Session:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, locale="zh-CN")
-    session = Session(context, context.new_page())
-    context.on("request", lambda request: session.requests.append(request.url))
-    session.page.on("pageerror", lambda error: session.errors.append(str(error)))
-    session.page.on(
-        "console",
-        lambda msg: session.errors.append(msg.text) if msg.type == "error" else None,
-    )
-    return session
+    return open_session(browser, 1500, 1000, console_errors=True)
 
 
 def _close(session: Session, server: str, expected_errors: int = 0) -> None:
