@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.kit.scope import DataScope
-from cityops.org.models import OrgLevel, OrgUnit
+from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel, OrgUnit
 from cityops.org.repository import OrgRepository
 
 
@@ -114,6 +114,36 @@ class OrgTree:
         ]
         hits.sort(key=lambda n: (len(n.code), n.code))
         return hits[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCounts:
+    """How many towns, communities, multi-grid units and grids, and whether any is synthetic."""
+
+    towns: int = 0
+    communities: int = 0
+    multigrids: int = 0
+    grids: int = 0
+    synthetic_multigrids: bool = False
+    synthetic_grids: bool = False
+
+
+def count_units(nodes: Iterable[OrgNode]) -> UnitCounts:
+    """Count units by kind in one pass (for headline figures)."""
+    towns = communities = multigrids = grids = 0
+    synthetic_multigrids = synthetic_grids = False
+    for node in nodes:
+        if node.level in TOWN_LEVELS:
+            towns += 1
+        elif node.level in COMMUNITY_LEVELS:
+            communities += 1
+        elif node.level == OrgLevel.GRID:
+            grids += 1
+            synthetic_grids = synthetic_grids or node.synthetic
+        elif node.level == OrgLevel.MULTIGRID:
+            multigrids += 1
+            synthetic_multigrids = synthetic_multigrids or node.synthetic
+    return UnitCounts(towns, communities, multigrids, grids, synthetic_multigrids, synthetic_grids)
 
 
 class OrgTreeCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
+from cityops.org.tree import count_units
 from cityops.overview.context import CHILD_TITLES, PartContext
 from cityops.overview.labels import PART_TITLES, PartKey
 from cityops.overview.schemas import FigureRead, Part, PartStatus, SourceRead
@@ -40,22 +40,14 @@ def figure_read(figure: Figure) -> FigureRead:
 
 def _counts(ctx: PartContext) -> tuple[list[dict[str, Any]], bool]:
     """Units under the area inside the caller's scope, by kind (one pass over the tree)."""
-    towns = communities = grids = multigrids = 0
-    synthetic = False
     prefix = ctx.node.code
-    for code, node in ctx.tree.nodes.items():
-        if code == prefix or not code.startswith(prefix) or not ctx.scope.allows(code):
-            continue
-        if node.level in TOWN_LEVELS:
-            towns += 1
-        elif node.level in COMMUNITY_LEVELS:
-            communities += 1
-        elif node.level == OrgLevel.GRID:
-            grids += 1
-            synthetic = synthetic or node.synthetic
-        elif node.level == OrgLevel.MULTIGRID:
-            multigrids += 1
-            synthetic = synthetic or node.synthetic
+    n = count_units(
+        node
+        for code, node in ctx.tree.nodes.items()
+        if code != prefix and code.startswith(prefix) and ctx.scope.allows(code)
+    )
+    towns, communities, multigrids, grids = n.towns, n.communities, n.multigrids, n.grids
+    synthetic = n.synthetic_grids or n.synthetic_multigrids
     rows = [
         {"key": "towns", "label": "街镇及功能区", "value": towns, "synthetic": False},
         {"key": "communities", "label": "居村委会", "value": communities, "synthetic": False},

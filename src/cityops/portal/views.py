@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from cityops.kit.scope import DataScope
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
 from cityops.org.schemas import LEVEL_LABELS
-from cityops.org.tree import OrgNode, OrgTree
+from cityops.org.tree import OrgNode, OrgTree, count_units
 
 #: Levels of the tree proper; multi-grid units are an overlay listed on their own.
 TREE_LEVELS: tuple[str, ...] = tuple(lv.value for lv in OrgLevel if lv is not OrgLevel.MULTIGRID)
@@ -145,24 +145,10 @@ def breadcrumb(tree: OrgTree, node: OrgNode) -> list[Link]:
 
 def scope_stats(tree: OrgTree, scope: DataScope) -> list[Stat]:
     """Headline counts of the units inside the caller's scope."""
-    towns = communities = grids = multigrids = 0
-    synthetic_grids = synthetic_multigrids = False
-    for code, node in tree.nodes.items():
-        if not scope.allows(code):
-            continue
-        if node.level in TOWN_LEVELS:
-            towns += 1
-        elif node.level in COMMUNITY_LEVELS:
-            communities += 1
-        elif node.level == OrgLevel.GRID:
-            grids += 1
-            synthetic_grids = synthetic_grids or node.synthetic
-        elif node.level == OrgLevel.MULTIGRID:
-            multigrids += 1
-            synthetic_multigrids = synthetic_multigrids or node.synthetic
+    n = count_units(node for code, node in tree.nodes.items() if scope.allows(code))
     return [
-        Stat("街镇及功能区", towns, False),
-        Stat("居村委会", communities, False),
-        Stat("多格合一综合网格", multigrids, synthetic_multigrids),
-        Stat("网格", grids, synthetic_grids),
+        Stat("街镇及功能区", n.towns, False),
+        Stat("居村委会", n.communities, False),
+        Stat("多格合一综合网格", n.multigrids, n.synthetic_multigrids),
+        Stat("网格", n.grids, n.synthetic_grids),
     ]
