@@ -27,8 +27,7 @@ from cityops.notify.wechat import (
     AccessToken,
     WeChatError,
     call,
-    raise_for_errcode,
-    send_with_token,
+    post_with_token,
     token_from,
 )
 
@@ -85,18 +84,11 @@ class OfficialAccountNotifier:
             )
         body = self.render(notice, notice.to.users[0])
 
-        async def post(token: str) -> dict[str, Any]:
-            return await call(
-                self.client,
-                "POST",
-                f"{self.base_url}/cgi-bin/message/template/send",
-                params={"access_token": token},
-                body=body,
-            )
-
+        url = f"{self.base_url}/cgi-bin/message/template/send"
         try:
-            answer = await send_with_token(self.tokens, TOKEN_ERRORS, post)
-            raise_for_errcode(answer, "template/send", TOKEN_ERRORS)
+            answer = await post_with_token(
+                self.client, self.tokens, TOKEN_ERRORS, url, body, "template/send"
+            )
         except WeChatError as exc:
             return exc.result()
         return SendResult(True, message_id=str(answer.get("msgid", "")))

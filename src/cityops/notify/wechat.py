@@ -140,14 +140,23 @@ def token_from(answer: Mapping[str, Any], what: str) -> tuple[str, float]:
     return token, float(expires_in)
 
 
-async def send_with_token(
+async def post_with_token(
+    client: httpx.AsyncClient,
     tokens: AccessToken,
     token_errors: frozenset[int],
-    post: Callable[[str], Awaitable[dict[str, Any]]],
+    url: str,
+    body: Mapping[str, Any],
+    what: str,
 ) -> dict[str, Any]:
-    """POST with the cached token; on a token error fetch a new token and POST once more."""
+    """POST JSON with the cached token (a fresh one after a token error); WeChatError on errcode."""
+    # A token refused even when fresh is the platform's trouble: raised as worth a later try.
+
+    async def post(token: str) -> dict[str, Any]:
+        return await call(client, "POST", url, params={"access_token": token}, body=body)
+
     token = await tokens.get()
     answer = await post(token)
     if errcode_of(answer) in token_errors:
         answer = await post(await tokens.refresh(token))
+    raise_for_errcode(answer, what, token_errors)
     return answer

@@ -27,8 +27,7 @@ from cityops.notify.wechat import (
     AccessToken,
     WeChatError,
     call,
-    raise_for_errcode,
-    send_with_token,
+    post_with_token,
     token_from,
 )
 
@@ -100,19 +99,11 @@ class WeComNotifier:
             return SendResult(False, False, None, "a WeCom notice needs users or parties")
         body = self.render(notice)
 
-        async def post(token: str) -> dict[str, Any]:
-            return await call(
-                self.client,
-                "POST",
-                f"{self.base_url}/cgi-bin/message/send",
-                params={"access_token": token},
-                body=body,
-            )
-
+        url = f"{self.base_url}/cgi-bin/message/send"
         try:
-            answer = await send_with_token(self.tokens, TOKEN_ERRORS, post)
-            # A token refused even when fresh is the platform's trouble: try again later.
-            raise_for_errcode(answer, "message/send", TOKEN_ERRORS)
+            answer = await post_with_token(
+                self.client, self.tokens, TOKEN_ERRORS, url, body, "message/send"
+            )
         except WeChatError as exc:
             return exc.result()
         rejected = [
