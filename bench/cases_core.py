@@ -29,9 +29,8 @@ from cityops.cases.catalog import Category
 from cityops.cases.categories import find_category
 from cityops.cases.engine import ActionInput, Refusal, decide
 from cityops.cases.intake import to_wgs84
-from cityops.cases.models import RoutingRule
 from cityops.cases.repository import CaseRepository
-from cityops.cases.routing import divisions_at_point, route
+from cityops.cases.routing import Rule, divisions_at_point, route
 from cityops.cases.timers import Span, plan
 from cityops.cases.workflow import Action, Status, resolve_target
 from cityops.geo.lookup import DivisionIndex
@@ -77,7 +76,7 @@ class Loaded:
     """What the service layer reads before deciding: the division index and routing rules."""
 
     index: DivisionIndex
-    rules: tuple[RoutingRule, ...]
+    rules: tuple[Rule, ...]
 
 
 async def load(url: str) -> Loaded:
@@ -85,7 +84,9 @@ async def load(url: str) -> Loaded:
 
     async def read(session: Any) -> Loaded:
         rules = await CaseRepository(session).rules(DataScope.everything())
-        return Loaded(await load_division_index(session, DISTRICT), tuple(rules))
+        return Loaded(
+            await load_division_index(session, DISTRICT), tuple(Rule.of(r) for r in rules)
+        )
 
     return await in_unit_of_work(url, read)
 

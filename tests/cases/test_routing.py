@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.catalog import Kind, LoopLevel, shipped_catalog
 from cityops.cases.models import RoutingRule
-from cityops.cases.routing import Divisions, next_level, raise_to, route
+from cityops.cases.routing import Divisions, Rule, next_level, raise_to, route
 from tests.auth.conftest import assert_problem
-from tests.cases.conftest import Api, FakeClock, Places, sh
+from tests.cases.conftest import Api, FakeClock, Places, in_db, sh
+from tests.conftest import Backend
 
 FULL = Divisions("310117", "310117102", "310117102001", "310117102001001", "310117102M01")
 NO_MULTIGRID = Divisions("310117", "310117102", "310117102001", None, None)
@@ -17,11 +19,9 @@ COVER = shipped_catalog(Kind.COMPONENT).get("0101")  # 上水井盖: town, sw
 GARBAGE = shipped_catalog(Kind.EVENT).get("0102")  # 暴露垃圾: community, lhsr
 
 
-def rule(rule_id: int, **fields: object) -> RoutingRule:
-    """An unsaved routing rule."""
-    return RoutingRule(
-        id=rule_id, owner_code="310117", created_by="t", created_at=datetime.now(UTC), **fields
-    )
+def rule(rule_id: int, **fields: object) -> Rule:
+    """A routing rule as routing reads it."""
+    return Rule(id=rule_id, **fields)  # type: ignore[arg-type]
 
 
 def test_loops_go_up_and_skip_a_missing_multigrid() -> None:
@@ -82,6 +82,35 @@ def test_rules_api(api: Api, places: Places, clock: FakeClock) -> None:
     assert_problem(again, 404, "not-found")
     case = api.detail(api.open_case("t_duty", places["310117102004"], "event:0104"))
     assert case["loop_level"] == "community"
+
+
+def test_a_rule_written_elsewhere_routes_the_next_case(
+    api: Api, backend: Backend, places: Places, clock: FakeClock
+) -> None:
+    # Another worker (here: another engine) adds and removes the rule: this process's rule
+    # cache must notice both at the next case, not after some expiry.
+    clock.set(sh(2026, 8, 3, 9, 0))
+    where = places["310117102004"]
+
+    async def add(session: AsyncSession) -> int:
+        row = RoutingRule(
+            owner_code="310117",
+            category="event:0104",
+            unit_prefix="310117102004",
+            loop_level="town",
+            created_at=clock(),
+        )
+        session.add(row)
+        await session.flush()
+        return row.id
+
+    rule_id = in_db(backend, add)
+    try:
+        case = api.detail(api.open_case("t_duty", where, "event:0104"))
+        assert (case["loop_level"], case["owner_code"]) == ("town", "310117102")
+    finally:
+        in_db(backend, lambda s: s.execute(delete(RoutingRule).where(RoutingRule.id == rule_id)))
+    assert api.detail(api.open_case("t_duty", where, "event:0104"))["loop_level"] == "community"
 
 
 def test_rules_api_refuses_bad_rules_and_other_roles(api: Api) -> None:

@@ -21,7 +21,6 @@ from cityops.cases.service import CaseService, Step
 from cityops.cases.timers import TimerKind
 from cityops.cases.workflow import FINAL, Action
 from cityops.kit.errors import OutOfScope
-from cityops.kit.scope import DataScope
 from cityops.kit.workcal import MissingYearError
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
 
@@ -157,8 +156,7 @@ async def _move_to(svc: CaseService, step: Step, level: LoopLevel, divisions: Di
     """Give the case to the owner of another loop; its new dispatcher starts afresh."""
     case = step.case
     before_level, before_owner = case.loop_level, case.owner_code
-    rules = await svc.repo.rules(DataScope.everything())
-    applied = matching_rules(rules, case.category, divisions)
+    applied = matching_rules(await svc.env.rules.current(svc.repo), case.category, divisions)
     case.loop_level = level.value
     case.owner_code = divisions.owner_at(level) or divisions.district_code
     case.unit_code, case.community_code = divisions.unit_code, divisions.community_code

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.cases.models import CaseEvent, CaseRecord
+from cityops.cases.rule_cache import RuleCache
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
@@ -29,7 +30,7 @@ TimelineHook = Callable[["CaseService", CaseRecord, CaseEvent], Awaitable[None]]
 
 @dataclass
 class CaseEnv:
-    """Settings, sessions, bus, org caches, work calendar, clock, data cipher and hooks.
+    """Settings, sessions, bus, org and rule caches, work calendar, clock, cipher and hooks.
 
     `clock` is injectable: tests (and simulations) move time without sleeping. `hooks` see
     every timeline entry in its transaction (`cases/outbox_hooks.py` lists the platform's).
@@ -43,6 +44,7 @@ class CaseEnv:
     calendar: WorkCalendar = field(default_factory=default_calendar)
     clock: Clock = utcnow
     hooks: list[TimelineHook] = field(default_factory=list)
+    rules: RuleCache = field(default_factory=RuleCache)
     _cipher: DataCipher | None = field(default=None, repr=False)
 
     def now(self) -> datetime:

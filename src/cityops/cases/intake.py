@@ -31,7 +31,6 @@ from cityops.cases.workflow import FINAL, Status
 from cityops.geo import crs as crs_module
 from cityops.geo.lookup import DivisionIndex
 from cityops.kit.errors import Conflict, OutOfScope
-from cityops.kit.scope import DataScope
 from cityops.org.tree import OrgTree
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -84,7 +83,9 @@ class NewCase:
 class Candidate:
     """An open case nearby of the same category: perhaps the same problem."""
 
-    case: CaseRecord
+    id: int
+    status: str
+    created_at: datetime
     distance_m: float
 
 
@@ -156,15 +157,19 @@ async def intake(
         category = find_category(data.category)
     except UnknownCategoryError as exc:
         raise invalid("category", f"{exc}; see GET /api/v1/cases/categories", "category") from exc
-    repeat = await existing_case(svc, access, data)
-    if repeat is not None:
-        return repeat
+    facts = await svc.repo.intake_facts(data.source, data.source_key or None)
+    if facts.existing_id is not None:
+        repeat = await existing_case(svc, access, data)
+        if repeat is not None:
+            return repeat
     divisions, lon, lat = _place(data, tree, index, svc.settings.district_code)
     place = divisions.codes()[0]
     if not access.scope.allows(place):
         raise OutOfScope(place)
-    routed = route(category, divisions, await svc.repo.rules(DataScope.everything()))
+    rules = await svc.env.rules.current(svc.repo, facts.rules_stamp)
+    routed = route(category, divisions, rules)
     case = CaseRecord(
+        id=facts.next_id,
         source=data.source,
         source_key=data.source_key or None,
         category=category_code(category),
@@ -193,7 +198,7 @@ async def intake(
     )
     contact = data.contact or None  # a Contact with nothing in it is not kept
     # Sealing binds the contact to the row's id: the repository seals as soon as the id is
-    # known (before the INSERT on PostgreSQL, which saves an UPDATE).
+    # known (before the INSERT when it was drawn ahead, which saves an UPDATE).
     sealer = partial(seal, contact=contact, cipher=svc.env.cipher()) if contact else None
     await svc.repo.insert_case(case, sealer)
     await svc.log(
@@ -234,10 +239,7 @@ async def duplicates(svc: CaseService, access: CaseAccess, case: CaseRecord) -> 
     window = (since, svc.now)
     near = await svc.repo.near(access, case.category, box, window, OPEN_STATUSES, exclude=case.id)
     found = [
-        Candidate(other, distance_m(case.lon, case.lat, other.lon, other.lat))
-        for other in near
-        if other.lon is not None and other.lat is not None
+        Candidate(twin.id, twin.status, twin.created_at, distance_m(case.lon, case.lat, *twin.at))
+        for twin in near
     ]
-    return sorted(
-        (c for c in found if c.distance_m <= radius), key=lambda c: (c.distance_m, c.case.id)
-    )
+    return sorted((c for c in found if c.distance_m <= radius), key=lambda c: (c.distance_m, c.id))

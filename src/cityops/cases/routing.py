@@ -138,12 +138,36 @@ def divisions_of_code(tree: OrgTree, code: str, district: str) -> Divisions:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A routing rule as routing reads it: a snapshot of a `routing_rule` row."""
+
+    id: int
+    category: str | None = None
+    unit_prefix: str | None = None
+    department_key: str | None = None
+    loop_level: str | None = None
+    escalate_on_breach: bool | None = None
+
+    @classmethod
+    def of(cls, row: RoutingRule) -> Rule:
+        """The snapshot of a row."""
+        return cls(
+            id=row.id,
+            category=row.category,
+            unit_prefix=row.unit_prefix,
+            department_key=row.department_key,
+            loop_level=row.loop_level,
+            escalate_on_breach=row.escalate_on_breach,
+        )
+
+
 def default_escalation(level: LoopLevel) -> bool:
     """Without a rule, a breach escalates the small and medium loops only."""
     return level in (LoopLevel.COMMUNITY, LoopLevel.MULTIGRID)
 
 
-def rule_matches(rule: RoutingRule, code: str, divisions: Divisions) -> bool:
+def rule_matches(rule: Rule, code: str, divisions: Divisions) -> bool:
     """Whether a rule applies to a case of this category at this place."""
     if rule.category is not None and rule.category != code:
         return False
@@ -151,13 +175,11 @@ def rule_matches(rule: RoutingRule, code: str, divisions: Divisions) -> bool:
     return prefix is None or any(c.startswith(prefix) for c in divisions.codes())
 
 
-def _specificity(rule: RoutingRule) -> tuple[int, int, int]:
-    return (1 if rule.category else 0, len(rule.unit_prefix or ""), rule.id or 0)
+def _specificity(rule: Rule) -> tuple[int, int, int]:
+    return (1 if rule.category else 0, len(rule.unit_prefix or ""), rule.id)
 
 
-def matching_rules(
-    rules: Iterable[RoutingRule], code: str, divisions: Divisions
-) -> list[RoutingRule]:
+def matching_rules(rules: Iterable[Rule], code: str, divisions: Divisions) -> list[Rule]:
     """The rules that apply, most specific first (category beats place, longer prefix wins)."""
     hits = [r for r in rules if rule_matches(r, code, divisions)]
     return sorted(hits, key=_specificity, reverse=True)
@@ -175,7 +197,7 @@ class Route:
     rule_ids: tuple[int, ...]
 
 
-def route(category: Category, divisions: Divisions, rules: Sequence[RoutingRule]) -> Route:
+def route(category: Category, divisions: Divisions, rules: Sequence[Rule]) -> Route:
     """Route a case: loop level, owner, default department and breach policy."""
     applied = matching_rules(rules, category_code(category), divisions)
     level_rule = next((r for r in applied if r.loop_level), None)
@@ -196,7 +218,7 @@ def route(category: Category, divisions: Divisions, rules: Sequence[RoutingRule]
     )
 
 
-def escalation_policy(applied: Sequence[RoutingRule], level: LoopLevel) -> bool:
+def escalation_policy(applied: Sequence[Rule], level: LoopLevel) -> bool:
     """Whether a breach at this loop escalates: the most specific rule that says, else default."""
     rule = next((r for r in applied if r.escalate_on_breach is not None), None)
     return bool(rule.escalate_on_breach) if rule else default_escalation(level)

@@ -120,10 +120,7 @@ def intake_read(result: Intake, view: View) -> CaseIntakeRead:
         created=result.created,
         duplicate_candidates=[
             DuplicateCandidate(
-                id=c.case.id,
-                distance_m=round(c.distance_m, 1),
-                status=c.case.status,
-                created_at=c.case.created_at,
+                id=c.id, distance_m=round(c.distance_m, 1), status=c.status, created_at=c.created_at
             )
             for c in result.duplicates
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -90,8 +92,44 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # event-flow benchmark (bench/bench_cases.py). Connections still open only on demand.
     kwargs.setdefault("pool_size", 30)
     kwargs.setdefault("max_overflow", 0)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_after_idle(engine)
+    return engine
+
+
+#: A pooled connection that rested this long is pinged before use.
+IDLE_BEFORE_PING_S = 1.0
+
+
+def ping_after_idle(engine: AsyncEngine, idle_s: float = IDLE_BEFORE_PING_S) -> None:
+    """Ping a pooled connection before use only if it rested `idle_s` or more.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip per request, about 3% of
+    a case intake's server time and more of PostgreSQL's (bench/bench_cases.py). A connection
+    that came back less than a second ago was working then; one that rested may have been cut
+    (a database restart, a firewall's idle timeout) and is pinged, and replaced if dead.
+    A connection cut while in use fails its statement either way; SQLAlchemy then recycles
+    every connection of the pool that is older than the failure.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _rested_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_rested(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("checked_in_at", None)
+        if since is None or time.monotonic() - since < idle_s:
+            return  # just opened, or in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises, the connection is unusable
+            # The pool discards this connection and checks out another (SQLAlchemy's contract
+            # for checkout listeners), as pool_pre_ping would.
+            raise DisconnectionError(f"pooled connection found dead: {exc}") from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

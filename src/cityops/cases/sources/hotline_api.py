@@ -120,7 +120,7 @@ async def post_order(
 
 def _read(received: Received) -> HotlineOrderRead:
     result: Intake = received.result
-    twins = [c.case.id for c in result.duplicates]
+    twins = [c.id for c in result.duplicates]
     return order_read(result.case, received.order, result.created, twins)
 
 
