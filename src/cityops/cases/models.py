@@ -41,7 +41,7 @@ class CaseRecord(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     source: Mapped[str] = mapped_column(String(32))
     source_key: Mapped[str | None] = mapped_column(String(128))
-    category: Mapped[str] = mapped_column(String(32), index=True)  # "component:0101"
+    category: Mapped[str] = mapped_column(String(32))  # "component:0101"; indexed with created_at
     component_id: Mapped[str | None] = mapped_column(String(16), index=True)  # 部件标识码
     text: Mapped[str] = mapped_column(Text)
     lon: Mapped[float | None] = mapped_column(Float)  # WGS84/CGCS2000
@@ -85,10 +85,10 @@ class CaseRecord(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # ix_case_record_closed_period
     evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sign_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    handle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # …_due_period
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own mapping
 
