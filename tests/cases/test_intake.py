@@ -117,6 +117,46 @@ def test_duplicates_are_suggested_and_merged(api: Api, places: Places, clock: Fa
     assert late.json()["duplicate_candidates"] == []
 
 
+def test_many_twins_come_back_nearest_first_and_draw_one_id(
+    api: Api, places: Places, clock: FakeClock
+) -> None:
+    # The twin search rides in the statement that draws the new id (an outer join): however
+    # many twins it finds, each intake takes exactly one id.
+    clock.set(sh(2026, 7, 2, 14, 0))
+    lon, lat = places["310117102004"]
+    east = [0.0006, 0.0002, 0.0004]  # about 57, 19 and 38 m east, opened in this order
+    ids = [api.open_case("t_duty", (lon + d, lat), "event:0105") for d in east]
+    reply = api.create(
+        "t_duty",
+        source="mobile",
+        category="event:0105",
+        text="同一处",
+        location={"lon": lon, "lat": lat},
+    )
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert [c["id"] for c in body["duplicate_candidates"]] == [ids[1], ids[2], ids[0]]
+    assert [ids[1] - ids[0], ids[2] - ids[1], body["id"] - ids[2]] == [1, 1, 1]
+
+
+def test_a_repeated_key_gets_its_case_back_even_if_it_no_longer_places(
+    api: Api, places: Places, clock: FakeClock
+) -> None:
+    clock.set(sh(2026, 7, 2, 15, 0))
+    lon, lat = places["310117102003"]
+    key = f"again-{uuid.uuid4().hex[:8]}"
+    body = {"source": "mobile", "source_key": key, "category": "event:0104", "text": "脏"}
+    first = api.create("t_duty", **body, location={"lon": lon, "lat": lat})
+    assert first.status_code == 201, first.text
+    again = api.create("t_duty", **body, location={"lon": 121.47, "lat": 31.23})  # 黄浦
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    elsewhere = api.create(
+        "t_duty", **{**body, "source_key": key + "-new"}, location={"lon": 121.47, "lat": 31.23}
+    )
+    assert elsewhere.status_code == 422
+
+
 def test_hotline_order_without_a_point_and_crs_output(api: Api, clock: FakeClock) -> None:
     clock.set(sh(2026, 7, 3, 10, 0))
     reply = api.create(

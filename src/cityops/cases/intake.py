@@ -7,6 +7,7 @@ events) calls `intake` with a `NewCase` and its own `Actor`; the generic HTTP en
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,6 +20,7 @@ from cityops.cases.contact import Contact, seal
 from cityops.cases.errors import invalid
 from cityops.cases.events import CASE_CREATED, case_event
 from cityops.cases.models import CaseRecord
+from cityops.cases.repository import Twin, TwinSearch
 from cityops.cases.routing import (
     Divisions,
     LocationError,
@@ -30,7 +32,7 @@ from cityops.cases.service import CaseService
 from cityops.cases.workflow import FINAL, Status
 from cityops.geo import crs as crs_module
 from cityops.geo.lookup import DivisionIndex
-from cityops.kit.errors import Conflict, OutOfScope
+from cityops.kit.errors import Conflict, OutOfScope, ProblemError
 from cityops.org.tree import OrgTree
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -157,22 +159,31 @@ async def intake(
         category = find_category(data.category)
     except UnknownCategoryError as exc:
         raise invalid("category", f"{exc}; see GET /api/v1/cases/categories", "category") from exc
-    facts = await svc.repo.intake_facts(data.source, data.source_key or None)
+    code = category_code(category)
+    try:
+        divisions, lon, lat = _place(data, tree, index, svc.settings.district_code)
+        place = divisions.codes()[0]
+        if not access.scope.allows(place):
+            raise OutOfScope(place)
+    except ProblemError:
+        # A repeated report gets its first case back, even if it no longer places.
+        repeat = await existing_case(svc, access, data)
+        if repeat is not None:
+            return repeat
+        raise
+    search = twin_search(svc, code, lon, lat)
+    facts = await svc.repo.intake_facts(access, data.source, data.source_key or None, search)
     if facts.existing_id is not None:
         repeat = await existing_case(svc, access, data)
         if repeat is not None:
             return repeat
-    divisions, lon, lat = _place(data, tree, index, svc.settings.district_code)
-    place = divisions.codes()[0]
-    if not access.scope.allows(place):
-        raise OutOfScope(place)
     rules = await svc.env.rules.current(svc.repo, facts.rules_stamp)
     routed = route(category, divisions, rules)
     case = CaseRecord(
         id=facts.next_id,
         source=data.source,
         source_key=data.source_key or None,
-        category=category_code(category),
+        category=code,
         component_id=data.component_id,
         text=data.text,
         lon=lon,
@@ -224,22 +235,32 @@ async def intake(
             status=case.status,
         )
     )
-    return Intake(case, created=True, duplicates=await duplicates(svc, access, case))
+    return Intake(case, created=True, duplicates=candidates(svc, lon, lat, facts.twins))
 
 
-async def duplicates(svc: CaseService, access: CaseAccess, case: CaseRecord) -> list[Candidate]:
-    """Open visible cases of the same category within the radius and window: merge candidates."""
-    if case.lon is None or case.lat is None:
-        return []
+def twin_search(
+    svc: CaseService, category: str, lon: float | None, lat: float | None
+) -> TwinSearch | None:
+    """The box and window in which open cases of the category may be the same problem."""
+    if lon is None or lat is None:
+        return None
     radius = svc.settings.case_duplicate_radius_m
     dlat = math.degrees(radius / EARTH_RADIUS_M)
-    dlon = dlat / max(math.cos(math.radians(case.lat)), 1e-6)
-    box = (case.lon - dlon, case.lat - dlat, case.lon + dlon, case.lat + dlat)
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
     since = svc.now - timedelta(hours=svc.settings.case_duplicate_hours)
-    window = (since, svc.now)
-    near = await svc.repo.near(access, case.category, box, window, OPEN_STATUSES, exclude=case.id)
+    box = (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    return TwinSearch(category, box, (since, svc.now), OPEN_STATUSES)
+
+
+def candidates(
+    svc: CaseService, lon: float | None, lat: float | None, twins: Sequence[Twin]
+) -> list[Candidate]:
+    """The twins within the radius, nearest first: merge candidates."""
+    if lon is None or lat is None:
+        return []
+    radius = svc.settings.case_duplicate_radius_m
     found = [
-        Candidate(twin.id, twin.status, twin.created_at, distance_m(case.lon, case.lat, *twin.at))
-        for twin in near
+        Candidate(twin.id, twin.status, twin.created_at, distance_m(lon, lat, *twin.at))
+        for twin in twins
     ]
     return sorted((c for c in found if c.distance_m <= radius), key=lambda c: (c.distance_m, c.id))

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, insert, null, select
+from sqlalchemy import (
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import CaseAccess
@@ -21,15 +32,6 @@ RulesStamp = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
-class IntakeFacts:
-    """What intake reads before it writes, in one round trip."""
-
-    next_id: int | None  # the new case's id, drawn ahead on PostgreSQL; None elsewhere
-    existing_id: int | None  # the case already opened for the source key
-    rules_stamp: RulesStamp
-
-
-@dataclass(frozen=True, slots=True)
 class Twin:
     """What the twin search reads of an open case nearby."""
 
@@ -37,6 +39,40 @@ class Twin:
     status: str
     created_at: datetime
     at: tuple[float, float]  # lon, lat
+
+
+@dataclass(frozen=True, slots=True)
+class TwinSearch:
+    """Where and when to look for open cases of a category: merge candidates of a new case."""
+
+    category: str
+    box: tuple[float, float, float, float]  # west, south, east, north
+    window: tuple[datetime, datetime]
+    statuses: tuple[str, ...]
+
+    def params(self) -> dict[str, Any]:
+        """The bound values of the search."""
+        west, south, east, north = self.box
+        since, until = self.window
+        return {
+            "category": self.category,
+            "since": since,
+            "until": until,
+            "west": west,
+            "east": east,
+            "south": south,
+            "north": north,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeFacts:
+    """What intake reads before it writes, in one round trip."""
+
+    next_id: int | None  # the new case's id, drawn ahead on PostgreSQL; None elsewhere
+    existing_id: int | None  # the case already opened for the source key
+    rules_stamp: RulesStamp
+    twins: tuple[Twin, ...]  # open visible cases nearby, when a search was asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +102,28 @@ class CaseRepository:
         """One case if the access sees it; locked for the transaction when asked."""
         return await self.session.scalar(_case_by_id(access, for_update), {"case_id": case_id})
 
-    async def intake_facts(self, source: str, source_key: str | None) -> IntakeFacts:
-        """The id for a new case, the case already opened for the key, the rules' stamp.
+    async def intake_facts(
+        self, access: CaseAccess, source: str, source_key: str | None, search: TwinSearch | None
+    ) -> IntakeFacts:
+        """The id for a new case, the key's case, the rules' stamp and the twins nearby.
 
-        One statement instead of three: each round trip costs more than its query here.
+        One statement instead of four: each round trip costs more than its query here.
         """
         drawn = self.session.get_bind().dialect.name == "postgresql"
         params = {"source": source, "source_key": source_key}
-        row = (await self.session.execute(_intake_facts(drawn), params)).one()
-        return IntakeFacts(row[0], row[1], (int(row[2]), int(row[3])))
+        if search is None:
+            stmt = _intake_facts(drawn, None, ())
+        else:
+            stmt = _intake_facts(drawn, access, search.statuses)
+            params |= search.params()
+        rows = (await self.session.execute(stmt, params)).all()
+        first = rows[0]  # the facts come with every twin, or alone (an outer join)
+        return IntakeFacts(
+            first.next_id,
+            first.existing_id,
+            (int(first.rules), int(first.highest_rule)),
+            tuple(_twins(rows) if search is not None else ()),
+        )
 
     async def rules_stamp(self) -> RulesStamp:
         """How many routing rules there are and the highest id."""
@@ -115,34 +164,6 @@ class CaseRepository:
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         page = stmt.order_by(CaseRecord.id.desc()).limit(limit).offset(offset)
         return (await self.session.scalars(page)).all(), int(total or 0)
-
-    async def near(
-        self,
-        access: CaseAccess,
-        category: str,
-        box: tuple[float, float, float, float],
-        window: tuple[datetime, datetime],
-        open_statuses: Sequence[str],
-        exclude: int | None = None,
-    ) -> Sequence[Twin]:
-        """Open visible cases of a category inside a lon/lat box, reported within a window."""
-        west, south, east, north = box
-        params: dict[str, Any] = {
-            "category": category,
-            "statuses": list(open_statuses),
-            "since": window[0],
-            "until": window[1],
-            "west": west,
-            "east": east,
-            "south": south,
-            "north": north,
-        }
-        if exclude is not None:
-            params["exclude"] = exclude
-        rows = await self.session.execute(_near(access, exclude is not None), params)
-        # Only the columns shown: loading whole cases cost more than the search itself.
-        # The box's BETWEENs leave out cases without a location.
-        return [Twin(r.id, r.status, r.created_at, (float(r.lon), float(r.lat))) for r in rows]
 
     async def append_event(self, values: dict[str, Any]) -> int:
         """Insert a timeline entry numbered after the case's last one; its number.
@@ -235,9 +256,24 @@ _RULES_STAMP = select(
 )
 
 
-@lru_cache(maxsize=2)
-def _intake_facts(draw_id: bool) -> Select[Any]:
-    """Next case id (PostgreSQL's sequence), the key's existing case and the rules' stamp."""
+def _twins(rows: Sequence[Any]) -> Iterator[Twin]:
+    # Twin columns are NULL on the one row of a search that found nothing; the box's BETWEENs
+    # leave out cases without a location.
+    for r in rows:
+        if r.twin_id is not None:
+            yield Twin(r.twin_id, r.twin_status, r.twin_created_at, (r.twin_lon, r.twin_lat))
+
+
+@lru_cache(maxsize=4096)
+def _intake_facts(
+    draw_id: bool, access: CaseAccess | None, statuses: tuple[str, ...]
+) -> Select[*tuple[Any, ...]]:
+    """Next case id (PostgreSQL's sequence), the key's case, the rules' stamp; and the twins.
+
+    The facts are one row; the twin search of an access (when given) is outer-joined to it.
+    PostgreSQL does not flatten a subquery that calls a volatile function (nextval), so the
+    id is drawn once however many twins come back.
+    """
     next_id = func.nextval(func.pg_get_serial_sequence("case_record", "id")) if draw_id else null()
     existing = (
         select(CaseRecord.id)
@@ -248,7 +284,23 @@ def _intake_facts(draw_id: bool) -> Select[Any]:
         .scalar_subquery()
     )
     stamp = _RULES_STAMP.subquery()
-    return select(next_id, existing, stamp.c.rules, stamp.c.highest_rule)
+    facts = select(
+        next_id.label("next_id"),
+        existing.label("existing_id"),
+        stamp.c.rules,
+        stamp.c.highest_rule,
+    ).subquery("facts")
+    if access is None:
+        return select(*facts.c)
+    twins = _near(access, statuses).subquery("twins")
+    return select(
+        *facts.c,
+        twins.c.id.label("twin_id"),
+        twins.c.status.label("twin_status"),
+        twins.c.created_at.label("twin_created_at"),
+        twins.c.lon.label("twin_lon"),
+        twins.c.lat.label("twin_lat"),
+    ).select_from(facts.outerjoin(twins, true()))
 
 
 #: The intake's idempotence check, wherever the case lies (a repeat from another scope is a 409).
@@ -259,23 +311,21 @@ _BY_SOURCE_KEY = CaseAccess.everything().apply(
 )
 
 
-@lru_cache(maxsize=4096)
 def _near(
-    access: CaseAccess, excluding: bool
+    access: CaseAccess, statuses: tuple[str, ...]
 ) -> Select[int, str, datetime, float | None, float | None]:
-    """The duplicate search of an access, built once (every intake runs it)."""
+    """The twin search of an access: open cases of a category in a box and a time window."""
     twin = (CaseRecord.id, CaseRecord.status, CaseRecord.created_at, CaseRecord.lon, CaseRecord.lat)
     stmt = access.apply(
         select(*twin).where(
             CaseRecord.category == bindparam("category"),
-            CaseRecord.status.in_(bindparam("statuses", expanding=True)),
+            # One parameter per status, compiled once: an expanding IN is re-rendered per call.
+            CaseRecord.status.in_([literal(status) for status in statuses]),
             CaseRecord.created_at.between(bindparam("since"), bindparam("until")),
             CaseRecord.lon.between(bindparam("west"), bindparam("east")),
             CaseRecord.lat.between(bindparam("south"), bindparam("north")),
         )
     )
-    if excluding:
-        stmt = stmt.where(CaseRecord.id != bindparam("exclude"))
     return stmt.order_by(CaseRecord.id).limit(50)
 
 
