@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,6 +60,19 @@ The API of a district city operations centre (城运中心) and its street/town 
 """
 
 
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up out of the garbage collector's sight.
+
+    Modules, routes, mappers and compiled statements live as long as the process, yet every
+    full collection walked them again; a request allocates enough objects (ORM state, Pydantic
+    models) to set one off every few hundred requests. Frozen, they are never scanned: server
+    CPU per case fell about 7% and p99 latency halved (bench/bench_cases.py, docs/benchmarks.md).
+    Frozen objects are still freed by reference counting; only cycles among them would stay.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -78,6 +92,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     start_outbox(app)  # 12345 callbacks and WeChat notices, when CITYOPS_OUTBOX_DISPATCHER
     start_overview(app)  # portal overview (R3): part cache and live streams fed by case events
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
+    freeze_startup_heap()
     try:
         yield
     finally:
