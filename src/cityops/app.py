@@ -65,8 +65,8 @@ def freeze_startup_heap() -> None:
 
     Modules, routes, mappers and compiled statements live as long as the process, yet every
     full collection walked them again; a request allocates enough objects (ORM state, Pydantic
-    models) to set one off every few hundred requests. Frozen, they are never scanned: server
-    CPU per case fell about 7% and p99 latency halved (bench/bench_cases.py, docs/benchmarks.md).
+    models) to set one off every few hundred requests. Frozen, they are never scanned: intake
+    over HTTP rose about 7% and its p99 latency halved (bench/bench_cases.py, docs/benchmarks.md).
     Frozen objects are still freed by reference counting; only cycles among them would stay.
     """
     gc.collect()
