@@ -190,7 +190,7 @@ def _impatient_engine(path: Path) -> AsyncEngine:
 
 async def _rows(engine: AsyncEngine) -> list[int]:
     async with engine.connect() as conn:
-        return [int(r[0]) for r in await conn.execute(text("SELECT n FROM turn ORDER BY at"))]
+        return [int(r[0]) for r in await conn.execute(text("SELECT n FROM turn ORDER BY rowid"))]
 
 
 def test_a_writer_waits_for_another_processs_writer_instead_of_meeting_sqlite_busy(
