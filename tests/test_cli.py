@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 from cityops.app import create_app
 from cityops.config import Settings
 from cityops.kit.migrate import alembic_config, upgrade
+from tests.real_server import free_port, wait_ready
 
 CITYOPS = shutil.which("cityops", path=str(Path(sys.executable).parent)) or "cityops"
 
@@ -255,6 +257,44 @@ def test_org_import_divisions_refuses_a_malformed_file(
     assert refused.returncode == 2
     assert refused.stderr.strip() == "refused: streets.csv:2: code '31011800X' is not 9 digits"
     assert query(database, "SELECT count(*) FROM org_unit WHERE code LIKE '310118%'")[0][0] == 0
+
+
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started (Linux /proc)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_demo_stopped_with_sigterm_stops_its_simulator(database: Path, prepared: Prepared) -> None:
+    """`docker stop`, systemd and kill send SIGTERM: the live feed must not outlive the server."""
+    port = free_port()
+    demo = subprocess.Popen(
+        [CITYOPS, "demo", "--port", str(port), "--simulate-rate", "0.05"],
+        env=cityops_env(database),
+        cwd=database.parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    feed: list[int] = []
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", demo, timeout=120)
+        feed = _children(demo.pid)
+        assert len(feed) == 1 and _alive(feed[0])
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 128 + signal.SIGTERM
+        assert not _alive(feed[0])  # stopped and reaped by the demo, not orphaned
+    finally:
+        for pid in [*feed, demo.pid]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_migrate_upgrades_a_database_in_use_without_losing_rows(tmp_path: Path) -> None:

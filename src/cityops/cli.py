@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
@@ -305,12 +306,20 @@ def demo(
     if no_serve:
         return
     feed = _start_simulator(f"http://{host}:{port}", simulate_rate) if simulate_rate > 0 else None
+    # uvicorn shuts down on SIGTERM, then raises it again under the handler it found; with the
+    # default one the process would die there and leave the simulator feeding nothing.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         serve(host=host, port=port, workers=1)
     finally:
         if feed is not None:
             feed.terminate()
             feed.wait(timeout=15)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """Unwind like Ctrl-C does, so `finally` blocks run."""
+    raise SystemExit(128 + signum)
 
 
 def _start_simulator(base_url: str, rate: float) -> subprocess.Popen[bytes]:
