@@ -31,12 +31,12 @@ from cityops.cases.engine import ActionInput, Refusal, decide
 from cityops.cases.intake import to_wgs84
 from cityops.cases.repository import CaseRepository
 from cityops.cases.routing import Rule, divisions_at_point, route
+from cityops.cases.rule_cache import RuleCache
 from cityops.cases.timers import Span, plan
 from cityops.cases.workflow import Action, Status, resolve_target
 from cityops.geo.lookup import DivisionIndex
 from cityops.geo.service import load_division_index
 from cityops.kit.db import in_unit_of_work
-from cityops.kit.scope import DataScope
 from cityops.kit.workcal import WorkCalendar, default_calendar
 
 DISTRICT = "310117"
@@ -83,10 +83,9 @@ async def load(url: str) -> Loaded:
     """The division index and the routing rules of the benchmark database, read once."""
 
     async def read(session: Any) -> Loaded:
-        rules = await CaseRepository(session).rules(DataScope.everything())
-        return Loaded(
-            await load_division_index(session, DISTRICT), tuple(Rule.of(r) for r in rules)
-        )
+        # The rules as intake routes by them: the same cache, read once here.
+        rules = await RuleCache().current(CaseRepository(session))
+        return Loaded(await load_division_index(session, DISTRICT), rules)
 
     return await in_unit_of_work(url, read)
 
