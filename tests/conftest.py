@@ -52,6 +52,14 @@ async def _pg_reachable(url: str) -> bool:
     return True
 
 
+def require_postgres() -> None:
+    """Go on only if PostgreSQL answers: fail when CI=true (it never skips there), else skip."""
+    if not asyncio.run(_pg_reachable(PG_ADMIN_URL)):
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+
+
 async def _pg_create_database(admin_url: str) -> str:
     import asyncpg
 
@@ -115,10 +123,7 @@ def backend(
         path: Path = tmp_path_factory.mktemp("db") / "cityops.db"
         url = f"sqlite+aiosqlite:///{path}"
     else:
-        if not asyncio.run(_pg_reachable(PG_ADMIN_URL)):
-            if IN_CI:
-                pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_ADMIN_URL}")
-            pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+        require_postgres()
         url = asyncio.run(_pg_create_database(PG_ADMIN_URL))
     # No outbox dispatcher in the shared app: outbox tests drive their own, and a second one
     # polling the same database would take their rows.

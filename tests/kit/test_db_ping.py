@@ -12,17 +12,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cityops.kit.db import IDLE_BEFORE_PING_S, create_engine
-from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
+from tests.conftest import PG_ADMIN_URL, require_postgres
 
 RAW_URL = PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql")
 
 
 @pytest.fixture(autouse=True)
 def _needs_postgres() -> None:
-    if not asyncio.run(_pg_reachable(PG_ADMIN_URL)):
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_ADMIN_URL}")
-        pytest.skip("PostgreSQL not reachable (set CI=true to make this a failure)")
+    require_postgres()
 
 
 def one_connection_engine() -> AsyncEngine:

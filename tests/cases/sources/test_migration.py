@@ -12,11 +12,10 @@ from sqlalchemy import inspect
 from cityops.kit.db import create_engine
 from cityops.kit.migrate import downgrade, upgrade
 from tests.conftest import (
-    IN_CI,
     PG_ADMIN_URL,
     _pg_create_database,
     _pg_drop_database,
-    _pg_reachable,
+    require_postgres,
 )
 
 ADDED = {"component_id", "reporter_email_masked"}
@@ -28,10 +27,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
         return
-    if not asyncio.run(_pg_reachable(PG_ADMIN_URL)):
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI and not reachable at {PG_ADMIN_URL}")
-        pytest.skip("PostgreSQL not reachable")
+    require_postgres()
     url = asyncio.run(_pg_create_database(PG_ADMIN_URL))
     yield url
     asyncio.run(_pg_drop_database(PG_ADMIN_URL, url))
