@@ -25,15 +25,15 @@ from typing import Any
 
 from cases_engine import OFFICER, Phase, clock, since
 from cases_workload import MAIN_LINE, Report
-from cityops.cases.catalog import Category
-from cityops.cases.categories import find_category
-from cityops.cases.engine import ActionInput, Refusal, decide
-from cityops.cases.intake import to_wgs84
+from cityops.cases.catalog.codes import find_category
+from cityops.cases.catalog.shipped import Category
+from cityops.cases.flow.decide import ActionInput, Refusal, decide
+from cityops.cases.flow.routing import Rule, divisions_at_point, route
+from cityops.cases.flow.rule_cache import RuleCache
+from cityops.cases.flow.table import Action, Status, resolve_target
+from cityops.cases.flow.timers import Span, plan
+from cityops.cases.intake.opening import to_wgs84
 from cityops.cases.repository import CaseRepository
-from cityops.cases.routing import Rule, divisions_at_point, route
-from cityops.cases.rule_cache import RuleCache
-from cityops.cases.timers import Span, plan
-from cityops.cases.workflow import Action, Status, resolve_target
 from cityops.geo.lookup import DivisionIndex
 from cityops.geo.service import load_division_index
 from cityops.kit.db import in_unit_of_work

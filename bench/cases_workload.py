@@ -18,10 +18,10 @@ from shapely.geometry import Point, shape
 from sqlalchemy import select
 
 from cityops.bootstrap import seed_district
-from cityops.cases.catalog import Kind
-from cityops.cases.categories import all_categories, category_code
-from cityops.cases.workflow import MAIN_LINE as WORKFLOW_MAIN_LINE
-from cityops.cases.workflow import Action
+from cityops.cases.catalog.codes import all_categories, category_code
+from cityops.cases.catalog.shipped import Kind
+from cityops.cases.flow.table import MAIN_LINE as WORKFLOW_MAIN_LINE
+from cityops.cases.flow.table import Action
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade

@@ -27,9 +27,9 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import insert, select, text
 
-from cityops.cases.categories import all_categories, category_code
+from cityops.cases.catalog.codes import all_categories, category_code
+from cityops.cases.flow.routing import divisions_at_point, route
 from cityops.cases.models import CaseRecord
-from cityops.cases.routing import divisions_at_point, route
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work

@@ -16,16 +16,14 @@ from sqlalchemy import text
 from cityops import __version__
 from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
-from cityops.cases.api import router as cases_router
+from cityops.cases.http.api import router as cases_router
+from cityops.cases.http.subscribers import router as subscribers_router
 from cityops.cases.map_layer import register_case_layer
-from cityops.cases.outbox_api import router as outbox_router
-from cityops.cases.outbox_runtime import start_outbox, stop_outbox
 from cityops.cases.runtime import start_cases, stop_cases
-from cityops.cases.sources.grid import router as grid_source_router
-from cityops.cases.sources.hotline_api import router as hotline_router
+from cityops.cases.sources.grid.api import router as grid_source_router
+from cityops.cases.sources.hotline.api import router as hotline_router
 from cityops.cases.sources.open311.api import router as open311_router
-from cityops.cases.sources.town import router as town_source_router
-from cityops.cases.subscribers_api import router as subscribers_router
+from cityops.cases.sources.town.api import router as town_source_router
 from cityops.config import Settings, get_settings
 from cityops.geo.api import BOUNDARY_BODY_LIMITS
 from cityops.geo.api import router as geo_router
@@ -42,6 +40,8 @@ from cityops.media.api import router as media_router
 from cityops.org.api import MAX_GRID_FILE
 from cityops.org.api import router as org_router
 from cityops.org.tree import OrgTreeCache
+from cityops.outbox.api import router as outbox_router
+from cityops.outbox.runtime import start_outbox, stop_outbox
 from cityops.overview.api import router as overview_router
 from cityops.overview.live import start_overview
 from cityops.portal.forms import form_body_limits

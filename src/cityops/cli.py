@@ -401,7 +401,7 @@ def outbox_run(
     ] = False,
 ) -> None:
     """Deliver outbox messages with retries; several dispatchers may run against one database."""
-    from cityops.cases.outbox_runtime import run_outbox
+    from cityops.outbox.runtime import run_outbox
 
     typer.echo(_run(lambda s: run_outbox(s, interval=interval, once=once)))
 
@@ -416,7 +416,7 @@ def outbox_purge(
     from datetime import timedelta
 
     from cityops.kit.db import in_unit_of_work, utcnow
-    from cityops.kit.outbox import purge
+    from cityops.kit.outbox.queue import purge
 
     async def work(settings: Settings) -> int:
         cutoff = utcnow() - timedelta(days=days)

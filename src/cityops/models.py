@@ -7,11 +7,11 @@ def load_all_models() -> None:
     """Register all tables on Base.metadata (for Alembic and tests)."""
     import cityops.auth.models
     import cityops.cases.models
-    import cityops.cases.sources.hotline_models
-    import cityops.cases.subscribers
+    import cityops.cases.notices.subscribers
+    import cityops.cases.sources.hotline.models
     import cityops.geo.drawing_models
     import cityops.geo.models
-    import cityops.kit.outbox_models
+    import cityops.kit.outbox.models
     import cityops.media.models
     import cityops.org.models
     import cityops.townpage.models  # noqa: F401

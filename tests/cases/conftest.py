@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
 from cityops.cases.env import CaseEnv
+from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.cases.models import CaseEvent, CaseRecord
-from cityops.cases.scheduler import CaseScheduler
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import DomainEvent, InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work

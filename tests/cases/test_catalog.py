@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cityops.cases.catalog import (
+from cityops.cases.catalog.shipped import (
     Catalog,
     CatalogError,
     Kind,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.cases.contact import mask_name, mask_phone
+from cityops.cases.intake.contact import mask_name, mask_phone
 from cityops.cases.models import CaseRecord
 from cityops.kit.crypto import (
     AES_256_GCM,

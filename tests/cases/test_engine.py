@@ -8,9 +8,9 @@ import pytest
 
 from cityops.auth.roles import Role, permissions_of
 from cityops.cases.access import Actor
-from cityops.cases.catalog import LoopLevel
-from cityops.cases.engine import ActionInput, Refusal, allowed, decide
-from cityops.cases.workflow import MAIN_LINE, Action, Status, resolve_target
+from cityops.cases.catalog.shipped import LoopLevel
+from cityops.cases.flow.decide import ActionInput, Refusal, allowed, decide
+from cityops.cases.flow.table import MAIN_LINE, Action, Status, resolve_target
 from cityops.kit.errors import Forbidden, ProblemError
 
 OFFICER = Actor("duty", "310117", None, permissions_of(Role.DISTRICT_OFFICER))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.cases.catalog import Kind, LoopLevel, shipped_catalog
+from cityops.cases.catalog.shipped import Kind, LoopLevel, shipped_catalog
+from cityops.cases.flow.routing import Divisions, Rule, next_level, raise_to, route
 from cityops.cases.models import RoutingRule
-from cityops.cases.routing import Divisions, Rule, next_level, raise_to, route
 from tests.auth.conftest import assert_problem
 from tests.cases.conftest import Api, FakeClock, Places, in_db, sh
 from tests.conftest import Backend

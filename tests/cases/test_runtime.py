@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityops.app import create_app
+from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.cases.runtime import run_scheduler
-from cityops.cases.scheduler import CaseScheduler
 from tests.cases.conftest import sh
 from tests.conftest import Backend
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from cityops.cases.scheduler import CaseScheduler, Report
+from cityops.cases.flow.scheduler import CaseScheduler, Report
 from tests.cases.conftest import (
     Api,
     Collector,

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import event, select
 
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.contact import Contact
-from cityops.cases.intake import NewCase, intake
+from cityops.cases.flow.service import ActionInput, CaseService
+from cityops.cases.flow.table import MAIN_LINE as workflow_main_line
+from cityops.cases.flow.table import Action
+from cityops.cases.intake.contact import Contact
+from cityops.cases.intake.opening import NewCase, intake
 from cityops.cases.models import CaseEvent, CaseTimer
-from cityops.cases.service import ActionInput, CaseService
-from cityops.cases.workflow import MAIN_LINE as workflow_main_line
-from cityops.cases.workflow import Action
 from cityops.kit.db import unit_of_work
 from tests.cases.conftest import Places, sh, worker_env
 from tests.conftest import Backend

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from cityops.auth.roles import Perm, Role, permissions_of
-from cityops.cases.actions import EFFECTS
-from cityops.cases.workflow import (
+from cityops.cases.flow.effects import EFFECTS
+from cityops.cases.flow.table import (
     ACTION_LABELS,
     FINAL,
     TABLE,
@@ -82,6 +82,6 @@ def test_roles_reach_the_actions_they_should() -> None:
 
 def test_docs_show_the_current_diagram() -> None:
     text = DOC.read_text("utf-8")
-    assert f"```mermaid\n{render_mermaid()}```" in text, "run: python -m cityops.cases.workflow"
+    assert f"```mermaid\n{render_mermaid()}```" in text, "run: python -m cityops.cases.flow.table"
     for action in Action:
         assert f"`{action.value}`" in text, action

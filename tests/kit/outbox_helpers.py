@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work, utcnow
-from cityops.kit.outbox import RetryPolicy, enqueue
-from cityops.kit.outbox_dispatcher import OutboxDispatcher
-from cityops.kit.outbox_models import OutboxMessage
-from cityops.kit.webhook import WebhookChannel
+from cityops.kit.outbox.dispatcher import OutboxDispatcher
+from cityops.kit.outbox.models import OutboxMessage
+from cityops.kit.outbox.queue import RetryPolicy, enqueue
+from cityops.kit.outbox.webhook import WebhookChannel
 from tests.conftest import Backend
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from cityops.kit.db import create_engine, create_sessionmaker, utcnow
-from cityops.kit.outbox_dispatcher import OutboxDispatcher
+from cityops.kit.outbox.dispatcher import OutboxDispatcher
 from tests.conftest import Backend
 from tests.http_peer import Peer, running
 from tests.kit.outbox_helpers import (

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from cityops.kit.db import unit_of_work
-from cityops.kit.outbox import discard, enqueue, get_message, purge, rearm
-from cityops.kit.outbox_models import OutboxMessage
+from cityops.kit.outbox.models import OutboxMessage
+from cityops.kit.outbox.queue import discard, enqueue, get_message, purge, rearm
+from cityops.kit.outbox.webhook import body_of, sign, verify
 from cityops.kit.scope import DataScope
-from cityops.kit.webhook import body_of, sign, verify
 from tests.conftest import Backend
 from tests.http_peer import Peer, Seen, running
 from tests.kit.outbox_helpers import (

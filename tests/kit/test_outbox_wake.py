@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from cityops.kit.db import create_sessionmaker, unit_of_work, utcnow
-from cityops.kit.outbox import deliver_after_commit, enqueue, wake_after_commit
+from cityops.kit.outbox.queue import deliver_after_commit, enqueue, wake_after_commit
 from tests.conftest import Backend
 from tests.kit.outbox_helpers import Sessions, channel_name, put, scenario
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cityops.kit.db import unit_of_work
-from cityops.kit.outbox import RetryPolicy, enqueue
-from cityops.kit.outbox_dispatcher import OutboxDispatcher
+from cityops.kit.outbox.dispatcher import OutboxDispatcher
+from cityops.kit.outbox.queue import RetryPolicy, enqueue
 from cityops.notify.base import Notice, Recipients, SendResult
 from cityops.notify.channel import NotifierChannel
 from cityops.notify.fake import FakeTransport

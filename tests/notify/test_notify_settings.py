@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from pydantic import ValidationError
 
-from cityops.cases.outbox_notify import unit_recipients
-from cityops.cases.outbox_runtime import channels, http_client, secret_lookup
+from cityops.cases.notices.wechat import unit_recipients
 from cityops.config import Settings
+from cityops.outbox.runtime import channels, http_client, secret_lookup
 
 COMPLETE_WECOM = {
     "wecom_enabled": True,

@@ -10,10 +10,10 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from cityops.cases.outbox_runtime import http_client
 from cityops.config import Settings
 from cityops.notify.base import Notice, Recipients, SendResult
 from cityops.notify.wecom import WeComNotifier
+from cityops.outbox.runtime import http_client
 from tests.http_peer import running
 from tests.notify.wechat_peer import AGENT_ID, CORP_ID, CORP_SECRET, WeChatPeer
 

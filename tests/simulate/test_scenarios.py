@@ -9,8 +9,8 @@ import httpx
 import pytest
 from shapely.geometry import Point, box
 
-from cityops.cases.categories import find_category
-from cityops.cases.workflow import Status, actions_from
+from cityops.cases.catalog.codes import find_category
+from cityops.cases.flow.table import Status, actions_from
 from cityops.simulate.accounts import Login, SimAccounts
 from cityops.simulate.channels import CasesApiChannel
 from cityops.simulate.handlers import NEXT_STEPS, choose_step

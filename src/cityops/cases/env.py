@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cityops.cases.flow.rule_cache import RuleCache
 from cityops.cases.models import CaseEvent, CaseRecord
-from cityops.cases.rule_cache import RuleCache
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
@@ -20,7 +20,7 @@ from cityops.kit.workcal import WorkCalendar, default_calendar
 from cityops.org.tree import OrgTreeCache
 
 if TYPE_CHECKING:
-    from cityops.cases.service import CaseService
+    from cityops.cases.flow.service import CaseService
 
 Clock = Callable[[], datetime]
 #: Called for every timeline entry inside its transaction (e.g. to write outbox rows): what

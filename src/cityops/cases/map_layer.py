@@ -73,8 +73,8 @@ class CasesLayer(BaseLayer):
     ) -> FeatureBatch:
         """The caller's open cases with a location in the box."""
         from cityops.cases.access import CaseAccess
+        from cityops.cases.flow.table import FINAL
         from cityops.cases.models import CaseRecord
-        from cityops.cases.workflow import FINAL
 
         stmt = select(
             CaseRecord.id,

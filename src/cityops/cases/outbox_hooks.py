@@ -7,8 +7,8 @@ rows, which then commit with the step or not at all. The case core knows only th
 from __future__ import annotations
 
 from cityops.cases.env import TimelineHook
-from cityops.cases.outbox_notify import wechat_notices
-from cityops.cases.sources.hotline_callbacks import hotline_callbacks
+from cityops.cases.notices.wechat import wechat_notices
+from cityops.cases.sources.hotline.callbacks import hotline_callbacks
 
 
 def case_hooks() -> list[TimelineHook]:

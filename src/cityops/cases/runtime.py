@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv, Clock
 from cityops.cases.events import CONSUMED, publish_all
-from cityops.cases.intake import NewCase, intake
+from cityops.cases.flow.scheduler import CaseScheduler
+from cityops.cases.flow.service import CaseService
+from cityops.cases.intake.opening import NewCase, intake
 from cityops.cases.outbox_hooks import case_hooks
-from cityops.cases.scheduler import CaseScheduler
-from cityops.cases.service import CaseService
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import DomainEvent, InProcessBus

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cityops.kit.outbox import Envelope, Outcome
+from cityops.kit.outbox.queue import Envelope, Outcome
 from cityops.notify.base import Notice, Notifier
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cityops.cases.catalog import LoopLevel, UnknownCategoryError
-from cityops.cases.categories import find_category
-from cityops.cases.intake import Source
-from cityops.cases.routing import LOOP_LABELS
-from cityops.cases.workflow import Status
+from cityops.cases.catalog.codes import find_category
+from cityops.cases.catalog.shipped import LoopLevel, UnknownCategoryError
+from cityops.cases.flow.routing import LOOP_LABELS
+from cityops.cases.flow.table import Status
+from cityops.cases.intake.opening import Source
 
 
 class PartKey(StrEnum):

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from cityops.cases.access import CaseAccess
-from cityops.cases.intake import OPEN_STATUSES
+from cityops.cases.intake.opening import OPEN_STATUSES
 from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord
 from cityops.kit.scope import DataScope, scoped
 

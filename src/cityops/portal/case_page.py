@@ -10,12 +10,12 @@ from fastapi import Request
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.actions import divisions_of
-from cityops.cases.catalog import LoopLevel
-from cityops.cases.deps import env_of
+from cityops.cases.catalog.shipped import LoopLevel
+from cityops.cases.flow.effects import divisions_of
+from cityops.cases.flow.service import CaseService
+from cityops.cases.flow.table import Action
+from cityops.cases.http.deps import env_of
 from cityops.cases.models import CaseExtension, CaseRecord, CaseTimer
-from cityops.cases.service import CaseService
-from cityops.cases.workflow import Action
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import MAX_INT, sessionmaker_of
 from cityops.media.service import sha_of

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cityops.cases.workflow import ACTION_LABELS
+from cityops.cases.flow.table import ACTION_LABELS
 from cityops.kit.errors import ProblemError
 
 STATUS_LABELS: dict[str, str] = {

@@ -16,14 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.catalog import Kind, UnknownCategoryError, shipped_catalog
-from cityops.cases.categories import category_code, find_category
-from cityops.cases.deps import env_of
+from cityops.cases.catalog.codes import category_code, find_category
+from cityops.cases.catalog.shipped import Kind, UnknownCategoryError, shipped_catalog
 from cityops.cases.events import publish_all
-from cityops.cases.intake import Intake, existing_case, intake
+from cityops.cases.flow.service import CaseService
+from cityops.cases.http.deps import env_of
+from cityops.cases.http.schemas import CaseCreate, new_case
+from cityops.cases.intake.opening import Intake, existing_case, intake
 from cityops.cases.models import CaseRecord
-from cityops.cases.schemas import CaseCreate, new_case
-from cityops.cases.service import CaseService
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.scope import DataScope

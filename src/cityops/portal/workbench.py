@@ -11,11 +11,11 @@ from starlette.responses import Response
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases.access import CaseAccess
-from cityops.cases.catalog import LoopLevel
-from cityops.cases.deps import env_of
-from cityops.cases.intake import Source
-from cityops.cases.service import CaseService
-from cityops.cases.workflow import ACTION_LABELS, Action, Status
+from cityops.cases.catalog.shipped import LoopLevel
+from cityops.cases.flow.service import CaseService
+from cityops.cases.flow.table import ACTION_LABELS, Action, Status
+from cityops.cases.http.deps import env_of
+from cityops.cases.intake.opening import Source
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.portal import case_texts as t

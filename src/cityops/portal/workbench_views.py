@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from cityops.cases.catalog import LoopLevel
-from cityops.cases.intake import Source
+from cityops.cases.catalog.shipped import LoopLevel
+from cityops.cases.flow.table import Status
+from cityops.cases.http.views import category_name
+from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseEvent, CaseRecord, CaseTimer
 from cityops.cases.repository import CaseFilter
-from cityops.cases.views import category_name
-from cityops.cases.workflow import Status
 from cityops.kit.scope import DataScope
 from cityops.kit.workcal import SHANGHAI
 from cityops.media.service import sha_of

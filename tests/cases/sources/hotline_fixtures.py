@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from cityops.app import create_app
 from cityops.cases.env import CaseEnv
-from cityops.cases.outbox_runtime import OutboxRuntime
+from cityops.outbox.runtime import OutboxRuntime
 from tests.auth.conftest import bearer
 from tests.cases.conftest import FakeClock, in_db
 from tests.cases.sources.hotline_support import (

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
 from cityops.cases.env import CaseEnv
-from cityops.cases.outbox_runtime import OutboxRuntime
 from cityops.config import Settings
-from cityops.kit.outbox_dispatcher import PassReport
+from cityops.kit.outbox.dispatcher import PassReport
 from cityops.org.models import Department
+from cityops.outbox.runtime import OutboxRuntime
 from tests.cases.conftest import FakeClock, sh
 from tests.conftest import PASSWORD, Backend, Login
 from tests.http_peer import Peer, Seen

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cityops.cases.outbox_runtime import build_outbox
 from cityops.geo import crs
-from cityops.kit.webhook import verify
+from cityops.kit.outbox.webhook import verify
+from cityops.outbox.runtime import build_outbox
 from tests.cases.conftest import Places, sh
 from tests.cases.sources.hotline_support import (
     CALLBACK_PATH,

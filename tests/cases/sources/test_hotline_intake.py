@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.cases.sources.hotline import host_allowed
-from cityops.cases.sources.hotline_models import HotlineOrder
-from cityops.kit.outbox_models import OutboxMessage
+from cityops.cases.sources.hotline.models import HotlineOrder
+from cityops.cases.sources.hotline.orders import host_allowed
+from cityops.kit.outbox.models import OutboxMessage
 from tests.cases.conftest import Places, counts, in_db
 from tests.cases.sources.hotline_support import (
     ORDERS,

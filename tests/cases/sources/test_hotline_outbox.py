@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.scheduler import CaseScheduler
-from cityops.cases.service import ActionInput, CaseService
-from cityops.cases.workflow import Action
+from cityops.cases.flow.scheduler import CaseScheduler
+from cityops.cases.flow.service import ActionInput, CaseService
+from cityops.cases.flow.table import Action
 from cityops.kit.db import unit_of_work
-from cityops.kit.outbox_models import OutboxMessage
-from cityops.kit.webhook import verify
+from cityops.kit.outbox.models import OutboxMessage
+from cityops.kit.outbox.webhook import verify
 from tests.cases.conftest import Places, sh
 from tests.cases.sources.hotline_support import (
     HANDLER,

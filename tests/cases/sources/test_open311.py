@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import httpx
 from fastapi.testclient import TestClient
 
-from cityops.cases.catalog import Kind, shipped_catalog
+from cityops.cases.catalog.shipped import Kind, shipped_catalog
 from cityops.cases.env import CaseEnv
 from tests.cases.conftest import Api, FakeClock, Places, sh
 from tests.cases.sources.conftest import System, Systems

@@ -11,7 +11,7 @@ from fastapi import BackgroundTasks
 from fastapi.testclient import TestClient
 
 from cityops.auth.principal import Principal
-from cityops.cases.intake import NewCase
+from cityops.cases.intake.opening import NewCase
 from cityops.cases.sources.common import open_case
 from cityops.kit.db import unit_of_work
 from cityops.kit.scope import DataScope

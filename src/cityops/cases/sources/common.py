@@ -13,8 +13,8 @@ from cityops.auth.roles import Perm, Role
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv
 from cityops.cases.events import publish_all
-from cityops.cases.intake import Intake, NewCase, existing_case, intake
-from cityops.cases.service import CaseService
+from cityops.cases.flow.service import CaseService
+from cityops.cases.intake.opening import Intake, NewCase, existing_case, intake
 from cityops.kit.errors import Forbidden
 
 #: A source's own case or report number: printable, no spaces or control characters.

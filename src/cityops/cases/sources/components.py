@@ -1,7 +1,7 @@
 """Component IDs (部件标识码) as sources send them: checked part by part against this district.
 
 16 digits = 6-digit county code + 2-digit major class + 2-digit minor class + 6-digit serial
-(see `cityops.cases.catalog`). A faulty ID is refused naming the part at fault, so the sending
+(see `cityops.cases.catalog.shipped`). A faulty ID is refused naming the part at fault, so the sending
 system's operator can tell a wrong district from a class our catalogue lacks.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cityops.cases.catalog import (
+from cityops.cases.catalog.shipped import (
     Category,
     ComponentId,
     Kind,

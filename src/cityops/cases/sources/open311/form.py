@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from cityops.cases.schemas import PHONE
+from cityops.cases.http.schemas import PHONE
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import MAX_INT
 

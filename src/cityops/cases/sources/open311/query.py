@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from cityops.cases.categories import category_code
+from cityops.cases.catalog.codes import category_code
+from cityops.cases.flow.table import Status
 from cityops.cases.sources.open311.form import is_id
 from cityops.cases.sources.open311.repository import MAX_REQUESTS, RequestQuery
 from cityops.cases.sources.open311.requests import CLOSED
 from cityops.cases.sources.open311.services import category_of
-from cityops.cases.workflow import Status
 from cityops.kit.errors import NotFound, ProblemError
 
 MAX_SPAN = timedelta(days=90)

@@ -21,10 +21,10 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.principal import Principal
-from cityops.cases.catalog import Category, Kind
-from cityops.cases.categories import category_code
-from cityops.cases.contact import Contact
-from cityops.cases.intake import NewCase, Source
+from cityops.cases.catalog.codes import category_code
+from cityops.cases.catalog.shipped import Category, Kind
+from cityops.cases.intake.contact import Contact
+from cityops.cases.intake.opening import NewCase, Source
 from cityops.cases.sources.components import ComponentIdError, check_component_id
 from cityops.cases.sources.open311.form import KEY_PATTERN, ReportForm, bad
 from cityops.cases.sources.open311.services import COMPONENT_ATTRIBUTE, category_of

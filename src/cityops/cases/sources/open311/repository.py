@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import CaseAccess
-from cityops.cases.intake import Source
+from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseRecord
 
 #: "first 1000 requests returned" (GeoReport v2, GET Service Requests, Response Volume).

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cityops.cases.catalog import UnknownCategoryError
-from cityops.cases.categories import find_category
+from cityops.cases.catalog.codes import find_category
+from cityops.cases.catalog.shipped import UnknownCategoryError
+from cityops.cases.flow.table import FINAL, Status
 from cityops.cases.models import CaseRecord
 from cityops.cases.sources.open311.services import notice, service_code
-from cityops.cases.workflow import FINAL, Status
 from cityops.kit.workcal import SHANGHAI
 from cityops.org.models import Department
 from cityops.org.tree import OrgTree

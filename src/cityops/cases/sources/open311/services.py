@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityops.cases.catalog import (
+from cityops.cases.catalog.shipped import (
     Category,
     Kind,
     LimitUnit,

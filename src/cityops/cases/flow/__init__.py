@@ -1,0 +1,1 @@
+"""The case flow: the workflow table, its decision, effects, service, timers, scheduler, routing."""

@@ -1,0 +1,182 @@
+"""The case service: load, check and move cases through the workflow table; never commits.
+
+Adapters (12345, urban grid, town systems, Open311, mobile) call `intake` and `act` with their
+own `Actor`; the HTTP API is one such caller. Domain events collect in `events` and are
+published by the caller once its transaction has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityops.cases.access import Actor, CaseAccess
+from cityops.cases.catalog.codes import find_category
+from cityops.cases.catalog.shipped import Category
+from cityops.cases.env import CaseEnv
+from cityops.cases.errors import IllegalTransition
+from cityops.cases.events import CASE_TRANSITIONED, case_event
+from cityops.cases.flow.decide import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
+from cityops.cases.flow.table import Action, Status, Transition, actions_from, resolve_target
+from cityops.cases.flow.timers import Timers
+from cityops.cases.models import CaseEvent, CaseRecord
+from cityops.cases.repository import CaseRepository
+from cityops.kit.bus import DomainEvent
+from cityops.kit.errors import NotFound
+from cityops.org.tree import OrgTree
+
+__all__ = ["ActionInput", "CaseService", "Step"]  # ActionInput: callers import it from here
+
+
+@dataclass(slots=True)
+class Step:
+    """One action in progress: the case, who acts, the table row and what came with it."""
+
+    case: CaseRecord
+    actor: Actor
+    access: CaseAccess
+    row: Transition
+    data: ActionInput
+    tree: OrgTree | None
+    detail: dict[str, Any]
+
+
+class CaseService:
+    """Domain rules of cases inside one transaction, at one instant (`now`)."""
+
+    def __init__(self, session: AsyncSession, env: CaseEnv, now: datetime | None = None) -> None:
+        self.session = session
+        self.env = env
+        self.settings = env.settings
+        self.calendar = env.calendar
+        self.now = now or env.now()
+        self.repo = CaseRepository(session)
+        self.timers = Timers(session, env.calendar, env.settings.case_warn_ratio)
+        self.events: list[DomainEvent] = []
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def get(self, access: CaseAccess, case_id: int, *, lock: bool = False) -> CaseRecord:
+        """A visible case or 404 (a case outside the caller's scope does not exist for it)."""
+        case = await self.repo.get(access, case_id, for_update=lock)
+        if case is None:
+            raise NotFound("case", case_id)
+        return case
+
+    def category(self, case: CaseRecord) -> Category:
+        """The catalogue row of a case."""
+        return find_category(case.category)
+
+    async def allowed_actions(self, case: CaseRecord, actor: Actor) -> list[str]:
+        """What this actor may do to this case now (table, permissions and guards)."""
+        candidates = actions_from(Status(case.status), actor.permissions)
+        # Only the extension guards read the pending request: skip the query without them.
+        pending = bool(EXTENSION_ACTIONS.intersection(candidates)) and await self.has_pending(case)
+        return allowed(case, actor.permissions, pending, self.settings.case_max_returns)
+
+    async def has_pending(self, case: CaseRecord) -> bool:
+        """Whether an extension request of the case awaits a decision."""
+        return await self.repo.pending_extension(case.id) is not None
+
+    # --- acting --------------------------------------------------------------------------------
+
+    async def act(
+        self,
+        access: CaseAccess,
+        actor: Actor,
+        case_id: int,
+        action: Action,
+        data: ActionInput,
+        tree: OrgTree | None = None,
+    ) -> CaseRecord:
+        """Take one action on a case: check, apply its effects, move it, record it."""
+        from cityops.cases.flow.effects import EFFECTS  # the effects import this module
+
+        case = await self.get(access, case_id, lock=True)
+        # The pending extension request matters to the extension actions' guards only.
+        pending = action in EXTENSION_ACTIONS and await self.has_pending(case)
+        row = decide(case, action, actor, data, pending, self.settings.case_max_returns)
+        if isinstance(row, Refusal):
+            raise IllegalTransition(
+                case.status, action.value, await self.allowed_actions(case, actor), row.why or ""
+            )
+        step = Step(case, actor, access, row, data, tree, {})
+        if data.photos:
+            step.detail["photos"] = list(data.photos)
+        await EFFECTS[action](self, step)
+        await self.move(step)
+        await self.session.flush()
+        return case
+
+    async def move(self, step: Step) -> None:
+        """Set the new state, stamp the case and append the timeline entry."""
+        case, row = step.case, step.row
+        before = case.status
+        after = resolve_target(row, case.suspended_from)
+        if before == Status.SUSPENDED and after != Status.SUSPENDED:
+            case.suspended_from = None
+        case.status = after.value
+        case.updated_at = self.now
+        await self.log(
+            case,
+            step.actor,
+            row.action.value,
+            before,
+            comment=step.data.comment,
+            reason=step.data.reason,
+            detail=step.detail,
+        )
+        if after.value != before:
+            self.emit(
+                case_event(
+                    CASE_TRANSITIONED,
+                    case,
+                    self.now,
+                    action=row.action.value,
+                    **{"from": before, "to": after.value},
+                    actor=step.actor.name,
+                )
+            )
+
+    async def log(
+        self,
+        case: CaseRecord,
+        actor: Actor,
+        action: str,
+        from_status: str | None,
+        *,
+        comment: str = "",
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one entry to a case's timeline, after writing the case; the entry's number."""
+        await self.session.flush()  # the case's new state first, then its timeline entry
+        values = {
+            "case_id": case.id,
+            "at": self.now,
+            "action": action,
+            "from_status": from_status,
+            "to_status": case.status,
+            "loop_level": case.loop_level,
+            "owner_code": case.owner_code,
+            "actor_id": actor.account_id,
+            "actor": actor.name,
+            "actor_org": actor.org_code,
+            "comment": comment,
+            "reason": reason,
+            "detail": detail or {},
+        }
+        seq = await self.repo.append_event(values)
+        if self.env.hooks:
+            # The row is written; hooks read a detached copy of it (never added to the session).
+            entry = CaseEvent(seq=seq, **values)
+            for hook in self.env.hooks:
+                await hook(self, case, entry)
+        return seq
+
+    def emit(self, event: DomainEvent) -> None:
+        """Queue a domain event for publication after commit."""
+        self.events.append(event)

@@ -1,0 +1,1 @@
+"""Case notices to people: WeCom and official-account notices, and the citizens who follow a case."""

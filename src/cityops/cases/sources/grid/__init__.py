@@ -1,0 +1,1 @@
+"""The urban-grid adapter (数字城管 / 网格化): component and event reports."""

@@ -1,0 +1,1 @@
+"""The outbox as an operator sees it: the admin API and the dispatcher's runtime."""
