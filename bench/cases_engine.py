@@ -26,13 +26,12 @@ from cases_workload import MAIN_LINE, SOURCE, Report, bench_settings
 from cityops.auth.roles import Role, permissions_of
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv
-from cityops.cases.events import publish_all
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import Action
 from cityops.cases.intake.contact import Contact
 from cityops.cases.intake.opening import NewCase, intake
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import InProcessBus
+from cityops.kit.bus import InProcessBus, publish_all
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
 from cityops.kit.scope import DataScope
 from cityops.org.tree import OrgTreeCache

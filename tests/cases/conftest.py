@@ -22,8 +22,9 @@ from cityops.cases.env import CaseEnv
 from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import DomainEvent, InProcessBus
+from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
+from cityops.kit.events import Event
 from cityops.kit.workcal import SHANGHAI
 from cityops.org.models import Department, OrgUnit
 from cityops.org.tree import OrgTreeCache
@@ -267,12 +268,12 @@ class Collector:
     """Remember the domain events of some subjects published on a bus."""
 
     def __init__(self) -> None:
-        self.events: list[DomainEvent] = []
+        self.events: list[Event] = []
 
-    async def __call__(self, event: DomainEvent) -> None:
+    async def __call__(self, event: Event) -> None:
         self.events.append(event)
 
-    def of(self, subject: str, case_id: int | None = None) -> list[DomainEvent]:
+    def of(self, subject: str, case_id: int | None = None) -> list[Event]:
         """Events of a subject (about one case)."""
         return [
             e

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityops.ai import Detection
 from cityops.cases.env import CaseEnv
+from cityops.cases.intake.bus import open_from_event
 from cityops.cases.models import CaseRecord
-from cityops.cases.runtime import open_from_event
 from cityops.geo import crs
-from cityops.kit.bus import DomainEvent
 from tests.cases.conftest import (
     Api,
     Collector,
@@ -28,7 +28,15 @@ from tests.conftest import Backend
 
 
 def _publish(client: TestClient, env: CaseEnv, subject: str, payload: dict[str, object]) -> None:
-    client.portal.call(env.bus.publish, DomainEvent(subject, payload))  # type: ignore[union-attr]
+    """Publish an event as a network bus would deliver it: a JSON envelope."""
+    data = {
+        "owner_code": "310117",
+        "key": payload.get("source_key"),
+        "occurred_at": payload.get("occurred_at", "2026-07-01T10:00:00+08:00"),
+        **{k: v for k, v in payload.items() if k not in ("source_key", "occurred_at")},
+    }
+    envelope = {"name": subject, "version": 1, "data": data}
+    client.portal.call(env.bus.publish_json, envelope)  # type: ignore[union-attr]
 
 
 def test_bus_events_open_cases_idempotently(
@@ -199,7 +207,12 @@ def test_the_same_event_racing_itself_opens_one_case(backend: Backend, places: P
     async def race() -> None:
         env, engine = worker_env(backend, lambda: sh(2026, 7, 4, 10, 0))
         try:
-            event = DomainEvent("ai.detection", payload)
+            event = Detection(
+                owner_code="310117",
+                key=key,
+                occurred_at=sh(2026, 7, 4, 9, 59),
+                **{k: v for k, v in payload.items() if k != "source_key"},
+            )
             await asyncio.gather(*(open_from_event(env, event) for _ in range(3)))
         finally:
             await engine.dispose()

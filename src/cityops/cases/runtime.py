@@ -5,81 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime
-from functools import partial
-from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError
 
-from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv, Clock
-from cityops.cases.events import CONSUMED, publish_all
 from cityops.cases.flow.scheduler import CaseScheduler
-from cityops.cases.flow.service import CaseService
-from cityops.cases.intake.opening import NewCase, intake
+from cityops.cases.intake.bus import subscribe_intake
 from cityops.cases.outbox_hooks import case_hooks
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import DomainEvent, InProcessBus
-from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work, utcnow
-from cityops.kit.errors import ProblemError
+from cityops.kit.bus import InProcessBus
+from cityops.kit.db import create_engine, create_sessionmaker, utcnow
 from cityops.org.tree import OrgTreeCache
 
 log = logging.getLogger(__name__)
-
-
-def _occurred(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def new_case_from(event: DomainEvent) -> NewCase:
-    """The report an IoT scene event, AI detection or video alarm stands for."""
-    payload = event.payload
-    return NewCase(
-        source=CONSUMED[event.subject],
-        category=str(payload["category"]),
-        text=str(payload.get("text") or event.subject),
-        source_key=str(payload["source_key"]),
-        lon=float(payload["lon"]),
-        lat=float(payload["lat"]),
-        crs=str(payload.get("crs") or "wgs84"),
-        occurred_at=_occurred(payload.get("occurred_at")),
-    )
-
-
-async def open_from_event(env: CaseEnv, event: DomainEvent) -> None:
-    """Open (or recognise) the case of a consumed event; a bad event is logged and dropped."""
-    try:
-        data = new_case_from(event)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("%s without a usable payload (%r): no case", event.subject, exc)
-        return
-    actor = Actor.system(f"bus:{event.subject}", env.settings.district_code)
-    try:
-        async with unit_of_work(env.sessions) as session:
-            svc = CaseService(session, env)
-            tree, index = await env.tree.current(), await env.index.current()
-            await intake(svc, CaseAccess.everything(), actor, data, tree, index)
-            events = svc.events
-    except IntegrityError:
-        return  # the same source key arrived twice at once; the first one opened the case
-    except ProblemError as exc:
-        log.warning("%s %s refused: %s", event.subject, data.source_key, exc.detail)
-        return
-    await publish_all(env.bus, events)
-
-
-def subscribe_intake(bus: InProcessBus, env: CaseEnv) -> None:
-    """Open cases from the IoT, AI and video events on the bus."""
-    for subject in CONSUMED:
-        bus.subscribe(subject, partial(open_from_event, env))
 
 
 def start_cases(app: FastAPI) -> CaseEnv:

@@ -18,8 +18,9 @@ from fastapi import FastAPI
 from fastapi.sse import ServerSentEvent
 
 from cityops.cases.events import PUBLISHED
-from cityops.kit.bus import DomainEvent, InProcessBus
+from cityops.kit.bus import InProcessBus
 from cityops.kit.db import utcnow
+from cityops.kit.events import Event
 from cityops.overview.cache import PartCache, areas_of
 from cityops.overview.service import OverviewService
 
@@ -100,7 +101,7 @@ class OverviewRuntime:
     broker: Broker
     refresh_seconds: float
 
-    async def on_case_event(self, event: DomainEvent) -> None:
+    async def on_case_event(self, event: Event) -> None:
         """Drop the live parts of the areas the case lies in, and wake their screens."""
         areas = areas_of(str(event.payload.get(f) or "") for f in PLACE_FIELDS)
         self.cache.drop_areas(areas)

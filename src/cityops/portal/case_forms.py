@@ -17,13 +17,13 @@ from starlette.datastructures import FormData
 
 from cityops.auth.principal import Principal
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.events import publish_all
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import ACTION_LABELS, MAIN_LINE, Action, Status, lookup
 from cityops.cases.http.deps import env_of
 from cityops.cases.http.schemas import ActionRequest
 from cityops.cases.models import CaseRecord
 from cityops.config import Settings
+from cityops.kit.bus import publish_all
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import sessionmaker_of

@@ -12,18 +12,17 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import FormData
 
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.codes import category_code, find_category
 from cityops.cases.catalog.shipped import Kind, UnknownCategoryError, shipped_catalog
-from cityops.cases.events import publish_all
-from cityops.cases.flow.service import CaseService
 from cityops.cases.http.deps import env_of
 from cityops.cases.http.schemas import CaseCreate, new_case
-from cityops.cases.intake.opening import Intake, existing_case, intake
+from cityops.cases.intake.once import open_case
+from cityops.cases.intake.opening import Intake
 from cityops.cases.models import CaseRecord
+from cityops.kit.bus import publish_all
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.scope import DataScope
@@ -188,31 +187,21 @@ async def open_report(
     Without an uploader (the public page) the photos belong to the place of the case.
     """
     env = env_of(request)
-    try:
-        async with unit_of_work(sessionmaker_of(request)) as session:
-            media = MediaService(session, env.settings)
-            cleaned = [await media.clean(f.data, "photos") for f in files]
-            data = new_case(
-                body,
-                source=body.source.value,
-                category=body.category,
-                source_key=body.source_key,
-                photos=[ref_of(p.sha256) for p in cleaned],
-            )
-            svc = CaseService(session, env)
-            tree, index = await env.tree.current(), await env.index.current()
-            result = await intake(svc, access, actor, data, tree, index)
-            if result.created:
-                owner = uploader or Uploader(None, actor.name, place_of(result.case))
-                for photo in cleaned:
-                    await media.save(photo, owner)
-            events = list(svc.events)
-    except IntegrityError:
-        # The same form was sent twice at once: the other request opened the case.
-        async with unit_of_work(sessionmaker_of(request)) as session:
-            repeat = await existing_case(CaseService(session, env), access, data)
-        if repeat is None:
-            raise
-        return repeat
-    await publish_all(env.bus, events)
+    async with unit_of_work(sessionmaker_of(request)) as session:
+        media = MediaService(session, env.settings)
+        cleaned = [await media.clean(f.data, "photos") for f in files]
+        data = new_case(
+            body,
+            source=body.source.value,
+            category=body.category,
+            source_key=body.source_key,
+            photos=[ref_of(p.sha256) for p in cleaned],
+        )
+        opened = await open_case(session, env, access, actor, data)
+        result = opened.result
+        if result.created:
+            owner = uploader or Uploader(None, actor.name, place_of(result.case))
+            for photo in cleaned:
+                await media.save(photo, owner)
+    await publish_all(env.bus, opened.events)
     return result

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.errors import IllegalTransition, invalid
-from cityops.cases.events import CASE_ESCALATED, case_event
+from cityops.cases.events import CaseEscalated
 from cityops.cases.flow.routing import (
     Divisions,
     divisions_of_code,
@@ -187,7 +187,11 @@ async def escalate(svc: CaseService, step: Step, *, automatic: bool = False) -> 
     level = raise_to(max(level, floor, key=level_rank), divisions)
     await _move_to(svc, step, level, divisions)
     step.detail["automatic"] = automatic
-    svc.emit(case_event(CASE_ESCALATED, case, svc.now, **step.detail))
+    moved = {k: step.detail[k] for k in ("from_level", "to_level", "from_owner", "to_owner")}
+    key = (
+        f"{CaseEscalated.name}:{case.id}:{moved['from_level']}>{level.value}:{svc.now.isoformat()}"
+    )
+    svc.emit(CaseEscalated.about(case, svc.now, key, automatic=automatic, **moved))
 
 
 async def _escalate(svc: CaseService, step: Step) -> None:

@@ -24,14 +24,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.env import CaseEnv
-from cityops.cases.events import CASE_DUE_SOON, CASE_OVERDUE, case_event, publish_all
+from cityops.cases.events import CaseDueSoon, CaseOverdue
 from cityops.cases.flow.effects import escalate
 from cityops.cases.flow.service import ActionInput, CaseService, Step
 from cityops.cases.flow.table import FINAL, WORKING, Action, Status, lookup
 from cityops.cases.flow.timers import TimerState
 from cityops.cases.models import CaseRecord, CaseTimer
-from cityops.kit.bus import DomainEvent
+from cityops.kit.bus import publish_all
 from cityops.kit.db import unit_of_work
+from cityops.kit.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class CaseScheduler:
             return list((await session.scalars(stmt)).all())
 
     async def _fire_one(self, timer_id: int, fire: str, now: datetime) -> Fired | None:
-        events: list[DomainEvent] = []
+        events: list[Event] = []
         try:
             async with unit_of_work(self.env.sessions) as session:
                 timer = await self._claim(session, timer_id, fire, now)
@@ -191,14 +192,12 @@ class CaseScheduler:
         detail = {"timer": timer.kind, "due_at": timer.due_at.isoformat()}
         if fire == WARN:
             await svc.log(case, self.actor, "due_soon", case.status, detail=detail)
-            svc.emit(
-                case_event(CASE_DUE_SOON, case, svc.now, timer=timer.kind, due_at=detail["due_at"])
-            )
+            svc.emit(CaseDueSoon.about(case, svc.now, f"{CaseDueSoon.name}:{timer.id}", **detail))
             return Fired(timer.id, case.id, timer.kind, fire)
         case.overdue = True
         case.updated_at = svc.now
         await svc.log(case, self.actor, "overdue", case.status, detail=detail)
-        svc.emit(case_event(CASE_OVERDUE, case, svc.now, timer=timer.kind, due_at=detail["due_at"]))
+        svc.emit(CaseOverdue.about(case, svc.now, f"{CaseOverdue.name}:{timer.id}", **detail))
         escalated = await self._escalate(svc, case, timer)
         return Fired(timer.id, case.id, timer.kind, fire, escalated)
 

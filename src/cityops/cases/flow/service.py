@@ -18,14 +18,14 @@ from cityops.cases.catalog.codes import find_category
 from cityops.cases.catalog.shipped import Category
 from cityops.cases.env import CaseEnv
 from cityops.cases.errors import IllegalTransition
-from cityops.cases.events import CASE_TRANSITIONED, case_event
+from cityops.cases.events import CaseTransitioned
 from cityops.cases.flow.decide import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
 from cityops.cases.flow.table import Action, Status, Transition, actions_from, resolve_target
 from cityops.cases.flow.timers import Timers
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.cases.repository import CaseRepository
-from cityops.kit.bus import DomainEvent
 from cityops.kit.errors import NotFound
+from cityops.kit.events import Event
 from cityops.org.tree import OrgTree
 
 __all__ = ["ActionInput", "CaseService", "Step"]  # ActionInput: callers import it from here
@@ -55,7 +55,7 @@ class CaseService:
         self.now = now or env.now()
         self.repo = CaseRepository(session)
         self.timers = Timers(session, env.calendar, env.settings.case_warn_ratio)
-        self.events: list[DomainEvent] = []
+        self.events: list[Event] = []
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class CaseService:
             case.suspended_from = None
         case.status = after.value
         case.updated_at = self.now
-        await self.log(
+        seq = await self.log(
             case,
             step.actor,
             row.action.value,
@@ -131,12 +131,13 @@ class CaseService:
         )
         if after.value != before:
             self.emit(
-                case_event(
-                    CASE_TRANSITIONED,
+                CaseTransitioned.about(
                     case,
                     self.now,
+                    f"{CaseTransitioned.name}:{case.id}:{seq}",
                     action=row.action.value,
-                    **{"from": before, "to": after.value},
+                    from_status=before,
+                    to_status=after.value,
                     actor=step.actor.name,
                 )
             )
@@ -177,6 +178,6 @@ class CaseService:
                 await hook(self, case, entry)
         return seq
 
-    def emit(self, event: DomainEvent) -> None:
+    def emit(self, event: Event) -> None:
         """Queue a domain event for publication after commit."""
         self.events.append(event)

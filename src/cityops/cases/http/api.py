@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,7 +15,6 @@ from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.env import CaseEnv
-from cityops.cases.events import publish_all
 from cityops.cases.flow.decide import allowed as allowed_actions
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import Action, Status
@@ -34,9 +32,11 @@ from cityops.cases.http.schemas import (
 )
 from cityops.cases.http.views import View, case_read, detail_read, intake_read
 from cityops.cases.intake.contact import unseal
-from cityops.cases.intake.opening import Source, existing_case, intake
+from cityops.cases.intake.once import open_case, publish_after_response
+from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseRecord
 from cityops.cases.repository import CaseFilter
+from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, ProblemError
 from cityops.kit.web import MAX_INT, ClientIp, DbSession
 from cityops.kit.workcal import CalendarError
@@ -82,24 +82,13 @@ async def create_case(
     data = new_case(
         body, source=body.source.value, category=body.category, source_key=body.source_key
     )
-    access = CaseAccess.of(principal)
     await check_photos(session, env, principal, body.photos)
-    svc = CaseService(session, env)
-    tree, index = await env.tree.current(), await env.index.current()
-    try:
-        result = await intake(svc, access, Actor.of(principal), data, tree, index)
-    except IntegrityError:
-        # Another request opened the same source key between our check and our insert.
-        await session.rollback()
-        svc = CaseService(session, env)
-        repeat = await existing_case(svc, access, data)
-        if repeat is None:
-            raise
-        result = repeat
+    opened = await open_case(session, env, CaseAccess.of(principal), Actor.of(principal), data)
+    result = opened.result
     if not result.created:
         response.status_code = 200
-    tasks.add_task(publish_all, env.bus, list(svc.events))
-    return intake_read(result, await view_of(env, svc, [result.case], crs, tree))
+    publish_after_response(tasks, env, opened)
+    return intake_read(result, await view_of(env, opened.svc, [result.case], crs, opened.tree))
 
 
 @router.get("", response_model=CasePage, summary="List cases")

@@ -17,7 +17,7 @@ from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.codes import category_code, find_category
 from cityops.cases.catalog.shipped import UnknownCategoryError
 from cityops.cases.errors import invalid
-from cityops.cases.events import CASE_CREATED, case_event
+from cityops.cases.events import CaseCreated
 from cityops.cases.flow.routing import (
     Divisions,
     LocationError,
@@ -51,6 +51,7 @@ class Source(StrEnum):
     MOBILE = "mobile"  # 随申拍, WeChat, H5
     OPEN311 = "open311"
     UPPER_PLATFORM = "upper_platform"  # the city platform
+    COMMAND = "command"  # an incident declared by command and dispatch (指挥体系)
 
 
 class Urgency(StrEnum):
@@ -225,10 +226,10 @@ async def intake(
         },
     )
     svc.emit(
-        case_event(
-            CASE_CREATED,
+        CaseCreated.about(
             case,
             svc.now,
+            f"{CaseCreated.name}:{case.id}",
             source=case.source,
             source_key=case.source_key,
             category=case.category,

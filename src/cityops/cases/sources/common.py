@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import BackgroundTasks
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv
-from cityops.cases.events import publish_all
 from cityops.cases.flow.service import CaseService
-from cityops.cases.intake.opening import Intake, NewCase, existing_case, intake
+from cityops.cases.intake import once
+from cityops.cases.intake.once import Opened, publish_after_response
+from cityops.cases.intake.opening import Intake, NewCase, existing_case
 from cityops.kit.errors import Forbidden
 
 #: A source's own case or report number: printable, no spaces or control characters.
 REPORT_NO = r"^[^\x00-\x20\x7f]{1,64}$"
-
-
-@dataclass(slots=True)
-class Opened:
-    """The result of an intake and the service that made it (for rendering)."""
-
-    svc: CaseService
-    result: Intake
 
 
 async def open_case(
@@ -35,26 +25,18 @@ async def open_case(
     principal: Principal,
     data: NewCase,
     tasks: BackgroundTasks,
-) -> Opened:
-    """Open a case for the caller (idempotent), publishing its events after the commit."""
+) -> Opened[Intake]:
+    """Open a case for a system (idempotent), publishing its events after the commit."""
     access = CaseAccess.of(principal)
-    svc = CaseService(session, env)
-    tree, index = await env.tree.current(), await env.index.current()
-    try:
-        result = await repeat_of(svc, access, principal, data) or await intake(
-            svc, access, Actor.of(principal), data, tree, index
-        )
-    except IntegrityError:
-        # The same source key was opened by another request between our check and our insert.
-        await session.rollback()
-        svc = CaseService(session, env)
-        repeat = await repeat_of(svc, access, principal, data)
-        if repeat is None:
-            raise
-        result = repeat
-    # Runs after the response, i.e. after DbSession has committed: never publish a rolled-back case.
-    tasks.add_task(publish_all, env.bus, list(svc.events))
-    return Opened(svc, result)
+
+    async def own_or_visible(svc: CaseService) -> Intake | None:
+        return await repeat_of(svc, access, principal, data)
+
+    opened = await once.open_case(
+        session, env, access, Actor.of(principal), data, recognise=own_or_visible
+    )
+    publish_after_response(tasks, env, opened)
+    return opened
 
 
 async def repeat_of(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from cityops.auth.deps import require
@@ -13,10 +12,10 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.env import CaseEnv
-from cityops.cases.events import publish_all
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import STATUS_LABELS, Action, Status
 from cityops.cases.http.deps import Env
+from cityops.cases.intake.once import open_once, publish_after_response
 from cityops.cases.intake.opening import Intake, Source
 from cityops.cases.models import CaseRecord
 from cityops.cases.sources.hotline.models import HotlineOrder
@@ -28,6 +27,7 @@ from cityops.cases.sources.hotline.schemas import (
     HotlineOrderRead,
 )
 from cityops.geo.geocode_api import geocoder_cache
+from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, Forbidden, NotFound
 from cityops.kit.web import DbSession
 
@@ -102,20 +102,19 @@ async def post_order(
     tasks: BackgroundTasks,
 ) -> HotlineOrderRead:
     """Open the case of an order (located, routed); a repeated order number returns it (200)."""
-    svc = CaseService(session, env)
-    try:
-        received = await receive_order(await _context(request, env, svc, principal), body)
-    except IntegrityError:
-        # The same order arrived twice at once: the other request opened the case.
-        await session.rollback()
-        svc = CaseService(session, env)
-        received = await receive_order(await _context(request, env, svc, principal), body)
-        if received.result.created:
-            raise Conflict(f"order {body.order_no} could not be stored; send it again") from None
-    if not received.result.created:
+
+    async def receive(svc: CaseService) -> Received:
+        return await receive_order(await _context(request, env, svc, principal), body)
+
+    async def received_already(svc: CaseService) -> Received | None:
+        again = await receive(svc)  # the same order arrived twice at once: the other's case
+        return None if again.result.created else again
+
+    opened = await open_once(session, env, receive, received_already, f"order {body.order_no}")
+    if not opened.result.result.created:
         response.status_code = 200
-    tasks.add_task(publish_all, env.bus, list(svc.events))
-    return _read(received)
+    publish_after_response(tasks, env, opened)
+    return _read(opened.result)
 
 
 def _read(received: Received) -> HotlineOrderRead:
