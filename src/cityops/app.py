@@ -14,39 +14,22 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from cityops import __version__
-from cityops.auth.api import accounts_router, audit_router, auth_router
 from cityops.auth.deps import PrincipalCache
-from cityops.cases.http.api import router as cases_router
-from cityops.cases.http.subscribers import router as subscribers_router
-from cityops.cases.map_layer import register_case_layer
-from cityops.cases.runtime import start_cases, stop_cases
-from cityops.cases.sources.grid.api import router as grid_source_router
-from cityops.cases.sources.hotline.api import router as hotline_router
-from cityops.cases.sources.open311.api import router as open311_router
-from cityops.cases.sources.town.api import router as town_source_router
 from cityops.config import Settings, get_settings
-from cityops.geo.api import BOUNDARY_BODY_LIMITS
-from cityops.geo.api import router as geo_router
-from cityops.geo.crs import register_local_crs
-from cityops.geo.geocode_api import GEOCODE_BODY_LIMITS
-from cityops.geo.geocode_api import router as geocode_router
-from cityops.geo.map_api import router as map_router
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
-from cityops.media.api import media_body_limits
-from cityops.media.api import router as media_router
-from cityops.org.api import MAX_GRID_FILE
-from cityops.org.api import router as org_router
+from cityops.modules import (
+    body_limits,
+    include_routers,
+    modules_of,
+    register_contributions,
+    set_up,
+    start_modules,
+    stop_modules,
+)
 from cityops.org.tree import OrgTreeCache
-from cityops.outbox.api import router as outbox_router
-from cityops.outbox.runtime import start_outbox, stop_outbox
-from cityops.overview.api import router as overview_router
-from cityops.overview.live import start_overview
-from cityops.portal.forms import form_body_limits
-from cityops.portal.townpage_edit import townpage_body_limits
-from cityops.townpage.api import router as townpage_router
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +71,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
     app.state.bus = InProcessBus()
-    start_cases(app)  # cases (R7): bus intake, and the SLA scheduler when CITYOPS_SCHEDULER
-    start_outbox(app)  # 12345 callbacks and WeChat notices, when CITYOPS_OUTBOX_DISPATCHER
-    start_overview(app)  # portal overview (R3): part cache and live streams fed by case events
+    # Each module starts what it runs (the case scheduler, the outbox dispatcher, the overview's
+    # live state) in dependency order, then its bus subscriptions are bound.
+    await start_modules(app, app.state.modules)
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     freeze_startup_heap()
     try:
         yield
     finally:
-        await stop_outbox(app)  # finish the delivery pass under way
-        await stop_cases(app)  # cases (R7): stop the SLA scheduler
+        await stop_modules(app, app.state.modules)  # in reverse order
         await engine.dispose()
 
 
@@ -113,48 +95,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    for name, definition in settings.local_crs.items():
-        register_local_crs(name, definition)
-    register_case_layer()  # cases own their map layer; geo only knows the registry
+    app.state.modules = modules = modules_of(settings)
+    register_contributions(modules)  # map layers and overview parts
     install_problem_handlers(app)
     app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_body_bytes,
-        overrides={
-            "/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024,
-            **GEOCODE_BODY_LIMITS,
-            **BOUNDARY_BODY_LIMITS,
-            **media_body_limits(settings),
-            **form_body_limits(settings),
-            **townpage_body_limits(settings.media_max_bytes),
-        },
+        BodySizeLimit, max_bytes=settings.max_body_bytes, overrides=body_limits(settings, modules)
     )
-    # FastAPI tries routers in this order on every request, so the intake paths come first:
-    # most of the traffic is cases reported and moved on (bench/bench_cases.py).
-    for router in (
-        cases_router,
-        hotline_router,
-        grid_source_router,
-        town_source_router,
-        open311_router,
-        auth_router,
-        accounts_router,
-        audit_router,
-        org_router,
-        geo_router,
-        geocode_router,
-        map_router,
-        media_router,
-        outbox_router,
-        subscribers_router,
-        overview_router,
-        townpage_router,
-    ):
-        app.include_router(router)
+    include_routers(app, modules)
     _add_operational_routes(app)
-    from cityops.portal.pages import mount_portal
-
-    mount_portal(app)
+    set_up(app, modules)  # e.g. the portal's pages and static files, local grids
     return app
 
 

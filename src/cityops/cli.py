@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import signal
 import subprocess
 import sys
@@ -13,14 +12,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from cityops.auth.roles import Role
 from cityops.config import Settings, get_settings
 
 if TYPE_CHECKING:  # the CLI starts fast: heavy modules load only in the command that runs
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from cityops.bootstrap import DemoAccount
-    from cityops.geo.geocode import StdImportSummary
 
 T = TypeVar("T")
 
@@ -29,20 +24,16 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
-org_app = typer.Typer(help="The org tree: divisions and grids.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-app.add_typer(org_app, name="org")
-geo_app = typer.Typer(help="The map platform: geocoding.", no_args_is_help=True)
-app.add_typer(geo_app, name="geo")
-simulate_app = typer.Typer(
-    help="Labelled-synthetic load through the real intake paths.", no_args_is_help=True
-)
-app.add_typer(simulate_app, name="simulate")
-outbox_app = typer.Typer(
-    help="The outbox: 12345 callbacks and WeChat notices.", no_args_is_help=True
-)
-app.add_typer(outbox_app, name="outbox")
+
+
+def _add_module_commands() -> None:
+    """Each enabled module's command groups (`cityops org …`, `cityops outbox …`)."""
+    from cityops.kit.module import load
+    from cityops.modules import modules_of
+
+    for module in modules_of(get_settings()):
+        for command in module.commands:
+            app.add_typer(load(command.app), name=command.name)
 
 
 def _run(factory: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
@@ -84,166 +75,6 @@ async def _seed(settings: Settings) -> str:
 def seed() -> None:
     """Load the district's shipped division codes, synthetic grids and departments (idempotent)."""
     typer.echo(_run(_seed))
-
-
-async def _create_user(
-    settings: Settings, username: str, role: Role, org: str, password: str | None, name: str
-) -> tuple[str, str | None]:
-    from cityops.auth.accounts import NewAccount, create_account
-    from cityops.kit.db import in_unit_of_work
-
-    new = NewAccount(
-        username=username, role=role, org_code=org, display_name=name, password=password
-    )
-    account, one_time = await in_unit_of_work(
-        settings.database_url, lambda session: create_account(session, None, new)
-    )
-    return account.username, one_time
-
-
-def _read_password() -> str:
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat: "):
-        raise typer.BadParameter("the passwords differ")
-    return first
-
-
-@user_app.command("create")
-def user_create(
-    username: str,
-    role: Annotated[Role, typer.Option(help="Role of the account.")],
-    org: Annotated[str, typer.Option(help="Org unit code, e.g. 310117 or 310117102.")],
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-) -> None:
-    """Create an account; the password is read from stdin or prompted for."""
-    from cityops.kit.errors import ProblemError
-
-    password = None if role is Role.SYSTEM_CLIENT else _read_password()
-    try:
-        created, _ = _run(lambda s: _create_user(s, username, role, org, password, name))
-    except ProblemError as exc:
-        messages = [e["msg"] for e in exc.errors or []]
-        typer.echo(f"refused: {exc.detail} {'; '.join(messages)}".strip(), err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(f"created {created} ({role.value} at {org})")
-
-
-@org_app.command("import-divisions")
-def org_import_divisions(
-    district: Annotated[str, typer.Option(help="6-digit district code.")],
-    year: Annotated[int, typer.Option(help="Year of the division codes.")],
-    streets: Annotated[Path, typer.Option(exists=True, help="CSV of township-level units.")],
-    villages: Annotated[Path, typer.Option(exists=True, help="CSV of communities/villages.")],
-    name: Annotated[str, typer.Option(help="District name, e.g. 松江区.")],
-    source: Annotated[str, typer.Option(help="Where the codes come from.")],
-) -> None:
-    """Import another district's (or another year's) codes in the shipped CSV format."""
-    from cityops.kit.db import in_unit_of_work
-    from cityops.org.divisions import DivisionDataError, load_division_files
-    from cityops.org.service import import_divisions
-
-    async def work(settings: Settings) -> str:
-        divisions = load_division_files(district, year, streets, villages, source)
-        summary = await in_unit_of_work(
-            settings.database_url,
-            lambda session: import_divisions(session, divisions, district_name=name),
-        )
-        return f"imported {summary.units} units and {summary.communities} communities"
-
-    try:
-        typer.echo(_run(work))
-    except DivisionDataError as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-@org_app.command("import-grids")
-def org_import_grids(
-    file: Annotated[Path, typer.Argument(exists=True, help="CSV or GeoJSON of grids.")],
-) -> None:
-    """Import real grids; each covered community's synthetic grids are replaced."""
-    from cityops.kit.db import in_unit_of_work
-    from cityops.org.divisions import DivisionDataError
-    from cityops.org.service import import_grids, parse_grid_file
-
-    async def work(settings: Settings) -> int:
-        rows = parse_grid_file(file.name, file.read_bytes())
-        source = f"imported from {file.name}"
-        return await in_unit_of_work(
-            settings.database_url, lambda session: import_grids(session, rows, source=source)
-        )
-
-    try:
-        typer.echo(f"imported {_run(work)} grids")
-    except DivisionDataError as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-@geo_app.command("import-addresses")
-def geo_import_addresses(
-    file: Annotated[Path, typer.Argument(exists=True, help="标准地址库 CSV: address,lon,lat,…")],
-    crs: Annotated[str, typer.Option(help="CRS of the file's lon/lat.")] = "wgs84",
-) -> None:
-    """Import standard addresses (and roads); rows are keyed by the parsed address."""
-    from cityops.geo.crs import CRSError, resolve_crs
-    from cityops.geo.geocode import (
-        StdAddressError,
-        import_std_addresses,
-        load_parser,
-        read_std_address_csv,
-    )
-    from cityops.kit.db import in_unit_of_work
-
-    async def work(settings: Settings) -> str:
-        rows = read_std_address_csv(file.read_bytes(), resolve_crs(crs))
-
-        async def load_and_import(session: AsyncSession) -> StdImportSummary:
-            parser = await load_parser(session, settings.district_code)
-            return await import_std_addresses(
-                session, parser, rows, source=f"imported from {file.name}"
-            )
-
-        done = await in_unit_of_work(settings.database_url, load_and_import)
-        return (
-            f"imported {done.rows} rows: {done.inserted} new, {done.updated} updated, "
-            f"{done.duplicates} duplicate keys in the file"
-        )
-
-    try:
-        typer.echo(_run(work))
-    except (StdAddressError, CRSError) as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-@geo_app.command("import-boundaries")
-def geo_import_boundaries(
-    file: Annotated[Path, typer.Argument(exists=True, help="GeoJSON or zipped Shapefile.")],
-    code_field: Annotated[str, typer.Option(help="Property holding the unit code.")] = "code",
-    crs: Annotated[
-        str | None, typer.Option(help="CRS of the file; default: its crs member or .prj.")
-    ] = None,
-) -> None:
-    """Replace approximate polygons by official boundaries; other units keep theirs."""
-    from cityops.geo.boundary_import import import_boundaries, read_boundary_file
-    from cityops.kit.db import in_unit_of_work
-    from cityops.org.divisions import DivisionDataError
-
-    async def work(settings: Settings) -> int:
-        rows = read_boundary_file(file.name, file.read_bytes(), code_field=code_field, crs=crs)
-        source = f"imported from {file.name}"
-        return await in_unit_of_work(
-            settings.database_url, lambda session: import_boundaries(session, rows, source=source)
-        )
-
-    try:
-        typer.echo(f"imported {_run(work)} official boundaries")
-    except DivisionDataError as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -330,52 +161,6 @@ def _start_simulator(base_url: str, rate: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*command, "--base-url", base_url, "--rate", str(rate)])  # noqa: S603
 
 
-@simulate_app.command("cases")
-def simulate_cases(
-    base_url: Annotated[str, typer.Option(help="The running platform.")] = "http://127.0.0.1:8000",
-    rate: Annotated[float, typer.Option(min=0.001, help="New reports per second.")] = 0.5,
-    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many.")] = None,
-    duration: Annotated[float | None, typer.Option(min=1, help="Stop after seconds.")] = None,
-    dwell: Annotated[
-        float, typer.Option(min=0.01, help="Mean seconds a case waits for its next step.")
-    ] = 30.0,
-    handlers: Annotated[
-        bool, typer.Option(help="Also play the handlers' actions (register … evaluate).")
-    ] = True,
-    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
-) -> None:
-    """Feed labelled-synthetic cases through the real intake paths and play the handlers."""
-    import logging
-
-    from cityops.simulate.runner import SimConfig, simulate_cases
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = SimConfig(
-        base_url.rstrip("/"),
-        rate=rate,
-        count=count,
-        duration=duration,
-        dwell=dwell,
-        handlers=handlers,
-        seed=seed,
-    )
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    try:
-        stats = _run(lambda settings: simulate_cases(settings, config))
-    except (OperationalError, ProgrammingError) as exc:
-        typer.echo(
-            "the database is not ready (run `cityops migrate` and `cityops seed` with the same "
-            f"CITYOPS_DATABASE_URL as the server): {exc.orig}",
-            err=True,
-        )
-        raise typer.Exit(2) from exc
-    except TimeoutError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(f"simulation: {stats.line()}")
-
-
 @app.command()
 def scheduler(
     interval: Annotated[
@@ -384,47 +169,17 @@ def scheduler(
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Fire what is due now, then exit.")] = False,
 ) -> None:
-    """Run the case SLA scheduler (临期/超期); several may run against one database."""
-    from cityops.cases.runtime import run_scheduler
+    """Run the modules' scheduled jobs (the case SLA timers: 临期/超期); several may run at once."""
+    from cityops.kit.module import refs
+    from cityops.modules import modules_of
 
-    typer.echo(_run(lambda s: run_scheduler(s, interval=interval, once=once)))
-
-
-@outbox_app.command("run")
-def outbox_run(
-    interval: Annotated[
-        float | None,
-        typer.Option(help="Seconds between passes (CITYOPS_OUTBOX_INTERVAL_SECONDS)."),
-    ] = None,
-    once: Annotated[
-        bool, typer.Option("--once", help="Deliver what is due now, then exit.")
-    ] = False,
-) -> None:
-    """Deliver outbox messages with retries; several dispatchers may run against one database."""
-    from cityops.outbox.runtime import run_outbox
-
-    typer.echo(_run(lambda s: run_outbox(s, interval=interval, once=once)))
-
-
-@outbox_app.command("purge")
-def outbox_purge(
-    days: Annotated[
-        int, typer.Option(min=1, help="Keep the last N days of delivered messages.")
-    ] = 30,
-) -> None:
-    """Delete delivered and discarded outbox messages older than N days (failed ones stay)."""
-    from datetime import timedelta
-
-    from cityops.kit.db import in_unit_of_work, utcnow
-    from cityops.kit.outbox.queue import purge
-
-    async def work(settings: Settings) -> int:
-        cutoff = utcnow() - timedelta(days=days)
-        return await in_unit_of_work(settings.database_url, lambda s: purge(s, cutoff))
-
-    typer.echo(f"purged {_run(work)} outbox messages older than {days} days")
+    for job in refs(modules_of(get_settings()), "scheduler_jobs"):
+        typer.echo(asyncio.run(job(get_settings(), interval=interval, once=once)))
 
 
 def main() -> None:
     """Entry point of the `cityops` console script."""
     app()
+
+
+_add_module_commands()

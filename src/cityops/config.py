@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, description="Failures before lockout.")
     login_lockout_minutes: int = Field(default=15, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    disabled_modules: set[str] = Field(
+        default_factory=set,
+        description='Modules to leave out, by manifest name (e.g. ["simulate"]); a module '
+        "that another enabled one requires cannot be switched off.",
+    )
     cookie_secure: bool = Field(default=False, description="Set Secure on the session cookie.")
     synthetic_grids_per_community: tuple[int, int] = (3, 7)
     map_frame_ancestors: list[str] = Field(

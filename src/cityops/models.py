@@ -1,17 +1,12 @@
-"""Import every module's tables so that Base.metadata knows the whole schema."""
+"""Import every enabled module's tables so that Base.metadata knows the whole schema."""
 
 from __future__ import annotations
 
+from cityops.config import Settings, get_settings
 
-def load_all_models() -> None:
-    """Register all tables on Base.metadata (for Alembic and tests)."""
-    import cityops.auth.models
-    import cityops.cases.models
-    import cityops.cases.notices.subscribers
-    import cityops.cases.sources.hotline.models
-    import cityops.geo.drawing_models
-    import cityops.geo.models
-    import cityops.kit.outbox.models
-    import cityops.media.models
-    import cityops.org.models
-    import cityops.townpage.models  # noqa: F401
+
+def load_all_models(settings: Settings | None = None) -> None:
+    """Register the tables the enabled modules declare on Base.metadata (Alembic and tests)."""
+    from cityops.modules import load_tables, modules_of
+
+    load_tables(modules_of(settings or get_settings()))

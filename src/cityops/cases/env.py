@@ -16,6 +16,7 @@ from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.crypto import DataCipher, load_cipher
 from cityops.kit.db import utcnow
+from cityops.kit.module import ExtensionPoint
 from cityops.kit.workcal import WorkCalendar, default_calendar
 from cityops.org.tree import OrgTreeCache
 
@@ -26,6 +27,8 @@ Clock = Callable[[], datetime]
 #: Called for every timeline entry inside its transaction (e.g. to write outbox rows): what
 #: it adds commits with the step or not at all. A hook that raises refuses the step.
 TimelineHook = Callable[["CaseService", CaseRecord, CaseEvent], Awaitable[None]]
+#: Where modules plug their timeline hooks in (12345 callbacks, WeChat notices): by manifest.
+TIMELINE_HOOKS: ExtensionPoint[TimelineHook] = ExtensionPoint("cases.timeline_hooks")
 
 
 @dataclass
@@ -33,7 +36,7 @@ class CaseEnv:
     """Settings, sessions, bus, org and rule caches, work calendar, clock, cipher and hooks.
 
     `clock` is injectable: tests (and simulations) move time without sleeping. `hooks` see
-    every timeline entry in its transaction (`cases/outbox_hooks.py` lists the platform's).
+    every timeline entry in its transaction (modules contribute them to `TIMELINE_HOOKS`).
     """
 
     settings: Settings

@@ -28,7 +28,6 @@ from cityops.geo.layers import (
     GeometryKind,
     LayerContext,
     StyleLayer,
-    registry,
     scope_key,
 )
 
@@ -134,7 +133,5 @@ class CasesLayer(BaseLayer):
         ]
 
 
-def register_case_layer() -> None:
-    """Register the cases layer in the map's layer registry (once)."""
-    if CasesLayer.name not in registry:
-        registry.register(CasesLayer())
+#: The layer the cases manifest gives the map's registry.
+CASES_LAYER = CasesLayer()

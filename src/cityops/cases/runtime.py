@@ -8,21 +8,25 @@ import signal
 
 from fastapi import FastAPI
 
-from cityops.cases.env import CaseEnv, Clock
+from cityops.cases.env import TIMELINE_HOOKS, CaseEnv, Clock, TimelineHook
 from cityops.cases.flow.scheduler import CaseScheduler
-from cityops.cases.intake.bus import subscribe_intake
-from cityops.cases.outbox_hooks import case_hooks
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker, utcnow
+from cityops.kit.module import enabled_modules
 from cityops.org.tree import OrgTreeCache
 
 log = logging.getLogger(__name__)
 
 
+def case_hooks(settings: Settings) -> list[TimelineHook]:
+    """The timeline hooks the enabled modules contribute (they write to the outbox)."""
+    return TIMELINE_HOOKS.collect(enabled_modules(settings.disabled_modules))
+
+
 def start_cases(app: FastAPI) -> CaseEnv:
-    """Build the case environment, subscribe to the bus and start the scheduler if enabled."""
+    """Build the case environment and start the scheduler if enabled (the manifest subscribes)."""
     state = app.state
     env = CaseEnv(
         state.settings,
@@ -30,10 +34,9 @@ def start_cases(app: FastAPI) -> CaseEnv:
         state.bus,
         state.org_tree,
         state.division_index,
-        hooks=case_hooks(),  # 12345 callbacks and WeChat notices go to the outbox
+        hooks=case_hooks(state.settings),  # e.g. 12345 callbacks and WeChat notices
     )
     state.cases = env
-    subscribe_intake(state.bus, env)
     state.case_scheduler = None
     if env.settings.scheduler:
         scheduler = CaseScheduler(env)
@@ -63,7 +66,7 @@ async def run_scheduler(
         tree,
         DivisionIndexCache(sessions, tree, settings.district_code),
         clock=clock,
-        hooks=case_hooks(),  # a breach's WeCom notice is written here too
+        hooks=case_hooks(settings),  # a breach's WeCom notice is written here too
     )
     scheduler = CaseScheduler(env, interval=interval)
     try:

@@ -655,3 +655,9 @@ def _bbox(geometry: Mapping[str, Any], old: Sequence[float]) -> list[float] | No
     if len(old) == 6:
         return [min(xs), min(ys), old[2], max(xs), max(ys), old[5]]
     return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def register_settings_crs(app: Any) -> None:
+    """Register the local grids the app's settings define (`CITYOPS_LOCAL_CRS`)."""
+    for name, definition in app.state.settings.local_crs.items():
+        register_local_crs(name, definition)

@@ -11,11 +11,9 @@ from cityops.auth.principal import Principal
 from cityops.geo import crs as crs_module
 from cityops.geo.layers import Layer, LayerContext, registry
 from cityops.geo.map_style import DRAWINGS
-from cityops.geo.org_layers import org_tables, register_builtin_layers
+from cityops.geo.org_layers import org_tables
 from cityops.geo.tiles import TileCache
 from cityops.kit.errors import Forbidden, ProblemError
-
-register_builtin_layers()
 
 
 @dataclass(slots=True)

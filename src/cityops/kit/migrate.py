@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 
 
-def alembic_config(database_url: str) -> Config:
-    """An Alembic config pointing at the shipped migrations and the given database."""
+def alembic_config(database_url: str, module_versions: Sequence[str] = ()) -> Config:
+    """An Alembic config: the shipped migrations, the modules' own branches, the database."""
     config = Config()
-    config.set_main_option("script_location", str(resources.files("cityops") / "migrations"))
+    shipped = resources.files("cityops") / "migrations"
+    config.set_main_option("script_location", str(shipped))
+    # A plug-in module's tables migrate on a branch of their own, found by its manifest.
+    locations = [str(shipped / "versions"), *module_versions]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", database_url)
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def module_versions() -> list[str]:
+    """The version folders of the enabled modules' own migrations."""
+    from cityops.config import get_settings
+    from cityops.kit.module import enabled_modules
+
+    settings = get_settings()
+    modules = enabled_modules(settings.disabled_modules)
+    return [str(resources.files(m.migrations)) for m in modules if m.migrations]
+
+
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the database schema up to `revision`."""
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, module_versions()), revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
     """Take the schema back to `revision`."""
-    command.downgrade(alembic_config(database_url), revision)
+    command.downgrade(alembic_config(database_url, module_versions()), revision)

@@ -34,6 +34,8 @@ from cityops.org.tree import OrgNode, OrgTree, OrgTreeCache
 router = APIRouter(prefix="/api/v1/org", tags=["org"])
 Reader = Annotated[Principal, Depends(require(Perm.ORG_READ))]
 MAX_GRID_FILE = 20 * 1024 * 1024
+#: The grid import takes a file larger than the platform's default body limit.
+BODY_LIMITS = {"/api/v1/org/grids/import": MAX_GRID_FILE + 64 * 1024}
 TREE_LEVELS = [lv for lv in OrgLevel if lv != OrgLevel.MULTIGRID]
 MAX_CACHED_PAGES = 1024  # rendered children pages kept per snapshot (scope × unit × page)
 

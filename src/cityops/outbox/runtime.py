@@ -5,34 +5,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cityops.cases.sources.hotline.callbacks import WEBHOOK, secret_ref_of
 from cityops.config import Settings
 from cityops.kit.db import create_engine, create_sessionmaker, utcnow
+from cityops.kit.module import Module, enabled_modules, refs
 from cityops.kit.outbox.dispatcher import OutboxDispatcher
 from cityops.kit.outbox.queue import Channel, RetryPolicy, wake_after_commit
-from cityops.kit.outbox.webhook import SecretLookup, WebhookChannel
-from cityops.notify.channel import NotifierChannel
-from cityops.notify.mp import OfficialAccountNotifier
-from cityops.notify.wecom import WeComNotifier
+from cityops.kit.outbox.webhook import WEBHOOK, SecretLookup, WebhookChannel
 
 log = logging.getLogger(__name__)
 
 
 def secret_lookup(settings: Settings) -> SecretLookup:
-    """Signing secrets by reference: `hotline:<system username>` → its configured secret."""
-    secrets = {
-        secret_ref_of(name): system.secret.get_secret_value().encode("utf-8")
-        for name, system in settings.hotline_systems.items()
-    }
-    return secrets.get
+    """Signing secrets by reference, as the signed-webhook channel of the modules holds them."""
+    webhook = channels(settings, http_client(settings)).get(WEBHOOK)
+    if not isinstance(webhook, WebhookChannel):
+        return lambda _ref: None
+    return webhook.secrets
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -55,26 +52,16 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
-    """The channels the settings enable: signed webhooks always, WeCom and MP when enabled."""
-    found: dict[str, Channel] = {WEBHOOK: WebhookChannel(client, secret_lookup(settings))}
-    if settings.wecom_enabled and settings.wecom_secret is not None:
-        wecom = WeComNotifier(
-            client,
-            base_url=settings.wecom_base_url,
-            corp_id=settings.wecom_corp_id,
-            secret=settings.wecom_secret.get_secret_value(),
-            agent_id=settings.wecom_agent_id,
-        )
-        found[wecom.channel] = NotifierChannel(wecom)
-    if settings.mp_enabled and settings.mp_secret is not None:
-        mp = OfficialAccountNotifier(
-            client,
-            base_url=settings.mp_base_url,
-            app_id=settings.mp_app_id,
-            secret=settings.mp_secret.get_secret_value(),
-        )
-        found[mp.channel] = NotifierChannel(mp)
+def channels(
+    settings: Settings, client: httpx.AsyncClient, modules: Sequence[Module] | None = None
+) -> dict[str, Channel]:
+    """The outbox channels the enabled modules bring, as the settings configure them."""
+    found: dict[str, Channel] = {}
+    for build in refs(
+        enabled_modules(settings.disabled_modules) if modules is None else modules,
+        "outbox_channels",
+    ):
+        found.update(build(settings, client))
     return found
 
 
@@ -112,11 +99,16 @@ def build_outbox(
     return OutboxRuntime(dispatcher, client)
 
 
+def platform_now(state: Any) -> datetime:
+    """The time by the case clock when the cases run here (tests move it), else the wall clock."""
+    cases = getattr(state, "cases", None)
+    return cases.now() if cases is not None else utcnow()
+
+
 def start_outbox(app: FastAPI) -> OutboxRuntime:
     """Build the dispatcher next to the cases; start it when CITYOPS_OUTBOX_DISPATCHER."""
     state = app.state
-    env = state.cases  # start_cases ran first: the dispatcher shares the case clock
-    runtime = build_outbox(state.settings, state.sessions, lambda: env.now())
+    runtime = build_outbox(state.settings, state.sessions, lambda: platform_now(state))
     state.outbox = runtime
     if state.settings.outbox_dispatcher:
         runtime.dispatcher.start()

@@ -7,8 +7,7 @@ from enum import StrEnum
 from cityops.cases.catalog.codes import find_category
 from cityops.cases.catalog.shipped import LoopLevel, UnknownCategoryError
 from cityops.cases.flow.routing import LOOP_LABELS
-from cityops.cases.flow.table import Status
-from cityops.cases.intake.opening import Source
+from cityops.cases.glossary import SOURCE_LABELS, STATUS_LABELS
 
 
 class PartKey(StrEnum):
@@ -42,34 +41,6 @@ PART_TITLES: dict[PartKey, str] = {
 #: Parts built from reference data only: case events never change them.
 STATIC_PARTS = frozenset({PartKey.AREA, PartKey.POPULATION, PartKey.ECONOMY})
 
-STATUS_LABELS: dict[str, str] = {
-    Status.RECEIVED: "受理",
-    Status.REGISTERED: "立案",
-    Status.DISPATCHED: "已派遣",
-    Status.SIGNED: "已签收",
-    Status.IN_PROGRESS: "处置中",
-    Status.HANDLED: "已办结",
-    Status.VERIFYING: "核查中",
-    Status.VERIFIED: "核查通过",
-    Status.CLOSED: "已结案",
-    Status.EVALUATED: "已回访",
-    Status.RETURNED: "已退单",
-    Status.SUSPENDED: "挂账",
-    Status.VOIDED: "作废",
-    Status.MERGED: "已合并",
-}
-
-SOURCE_LABELS: dict[str, str] = {
-    Source.GRID: "网格巡查",
-    Source.HOTLINE_12345: "12345热线",
-    Source.TOWN_SYSTEM: "街镇自建系统",
-    Source.IOT: "物联感知",
-    Source.AI: "智能识别",
-    Source.VIDEO: "视频告警",
-    Source.MOBILE: "随申拍/移动端",
-    Source.OPEN311: "Open311",
-    Source.UPPER_PLATFORM: "市级平台",
-}
 
 LOOP_NAMES: dict[str, str] = {level.value: label for level, label in LOOP_LABELS.items()}
 LOOP_SHORT: dict[str, str] = {

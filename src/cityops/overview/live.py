@@ -17,8 +17,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.sse import ServerSentEvent
 
-from cityops.cases.events import PUBLISHED
-from cityops.kit.bus import InProcessBus
 from cityops.kit.db import utcnow
 from cityops.kit.events import Event
 from cityops.overview.cache import PartCache, areas_of
@@ -109,7 +107,7 @@ class OverviewRuntime:
 
 
 def start_overview(app: FastAPI) -> OverviewRuntime:
-    """Build the overview's state and listen to the case events on the app's bus."""
+    """Build the overview's state (the manifest subscribes it to the case events)."""
     state = app.state
     settings = state.settings
     cache = PartCache(settings.overview_cache_seconds)
@@ -117,15 +115,14 @@ def start_overview(app: FastAPI) -> OverviewRuntime:
     runtime = OverviewRuntime(
         service, cache, Broker(settings.overview_max_streams), settings.overview_refresh_seconds
     )
-    subscribe(state.bus, runtime)
     state.overview = runtime
     return runtime
 
 
-def subscribe(bus: InProcessBus, runtime: OverviewRuntime) -> None:
-    """Listen to every subject the cases module publishes."""
-    for subject in PUBLISHED:
-        bus.subscribe(subject, runtime.on_case_event)
+def case_listener(app: FastAPI) -> Callable[[Event], Awaitable[None]]:
+    """The handler of this app's overview for the case events (bound by the manifest)."""
+    runtime: OverviewRuntime = app.state.overview
+    return runtime.on_case_event
 
 
 def _notice(code: str, parts: list[str], reason: list[str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from cityops.cases.glossary import SOURCE_LABELS, STATUS_LABELS
 from cityops.org.models import OrgLevel
 from cityops.overview.context import CHILD_TITLES, SHANGHAI, Facts, PartContext
 from cityops.overview.labels import (
@@ -17,8 +18,6 @@ from cityops.overview.labels import (
     LOOP_ORDER,
     LOOP_SHORT,
     PART_TITLES,
-    SOURCE_LABELS,
-    STATUS_LABELS,
     SUPERVISION_LABELS,
     PartKey,
     category_name,

@@ -13,41 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from cityops.cases.flow.table import ACTION_LABELS
+from cityops.cases.glossary import LOOP_LABELS, STATUS_LABELS
 from cityops.kit.errors import ProblemError
 
-STATUS_LABELS: dict[str, str] = {
-    "received": "待立案",
-    "registered": "已立案",
-    "dispatched": "已派遣",
-    "signed": "已签收",
-    "in_progress": "处置中",
-    "handled": "已办结",
-    "verifying": "核查中",
-    "verified": "核查通过",
-    "closed": "已结案",
-    "evaluated": "已回访",
-    "returned": "已退单",
-    "suspended": "挂账",
-    "voided": "已作废",
-    "merged": "已合并",
-}
-SOURCE_LABELS: dict[str, str] = {
-    "grid": "网格巡查",
-    "hotline_12345": "12345 热线",
-    "town_system": "街镇系统",
-    "iot": "物联感知",
-    "ai": "智能发现",
-    "video": "视频发现",
-    "mobile": "移动端上报",
-    "open311": "Open311",
-    "upper_platform": "市级平台",
-}
-LOOP_LABELS: dict[str, str] = {
-    "community": "小闭环（居村）",
-    "multigrid": "中闭环（多格合一）",
-    "town": "大闭环（街镇）",
-    "district": "区级闭环",
-}
 URGENCY_LABELS: dict[str, str] = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
 SUPERVISION_LABELS: dict[str, str] = {"urge": "催办", "supervise": "督办", "listed": "挂牌督办"}
 TIMER_LABELS: dict[str, str] = {"sign": "签收时限", "handle": "处置时限"}

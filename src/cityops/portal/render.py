@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from cityops import __version__
 from cityops.auth.principal import Principal
 from cityops.auth.roles import ROLE_LABELS, Perm, Role
 from cityops.kit.errors import ProblemError
+from cityops.kit.module import Module
 from cityops.org.tree import OrgTree
 from cityops.portal.session import csrf_token, session_token
 
@@ -129,20 +130,18 @@ def district_name(request: Request, tree: OrgTree | None) -> str:
     return root.name if root is not None else ""
 
 
-def navigation(principal: Principal, path: str) -> list[NavItem]:
-    """The navigation bar for a role."""
-    items = [NavItem("首页", "/", path == "/" or path.startswith("/org/"))]
-    if principal.can(Perm.ORG_READ):
-        items.append(NavItem("总览", "/overview", path.startswith("/overview")))
-        items.append(NavItem("大屏", "/screen"))
-    if principal.can(Perm.CASE_READ):
-        items.append(NavItem("事件工作台", "/cases", path.startswith("/cases")))
-        items.append(NavItem("移动端", "/m/", path.startswith("/m/")))
-    items.append(NavItem("API 文档", "/docs"))
-    if principal.can(Perm.AUDIT_READ):
-        items.append(NavItem("审计日志（API）", "/api/v1/audit"))
-    items.append(NavItem("修改密码", "/password", path == "/password"))
-    return items
+def navigation(principal: Principal, path: str, modules: Sequence[Module]) -> list[NavItem]:
+    """The navigation bar for a role: the enabled modules' entries the caller may open."""
+    entries = sorted((e for m in modules for e in m.nav), key=lambda e: e.order)
+    return [
+        NavItem(
+            e.label,
+            e.href,
+            path == e.href or bool(e.active_prefix and path.startswith(e.active_prefix)),
+        )
+        for e in entries
+        if e.permission is None or principal.can(Perm(e.permission))
+    ]
 
 
 def frame(request: Request, tree: OrgTree | None, principal: Principal | None = None) -> Frame:
@@ -160,7 +159,13 @@ def frame(request: Request, tree: OrgTree | None, principal: Principal | None = 
         unit_name=unit.name if unit is not None else principal.org_code,
         csrf=csrf_token(token),
     )
-    return Frame(centre, district, __version__, viewer, navigation(principal, request.url.path))
+    return Frame(
+        centre,
+        district,
+        __version__,
+        viewer,
+        navigation(principal, request.url.path, request.app.state.modules),
+    )
 
 
 def render(

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from cityops.auth.principal import Principal
+from cityops.config import Settings
 from cityops.geo.layers import registry
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
@@ -42,9 +43,9 @@ SAVE_PATH = "/towns/page/save"
 LINK_HOURS = [(24, "1 天"), (24 * 7, "7 天"), (24 * 30, "30 天"), (24 * 90, "90 天")]
 
 
-def townpage_body_limits(max_photo: int) -> dict[str, int]:
+def townpage_body_limits(settings: Settings) -> dict[str, int]:
     """Room for one background photo and the form's fields."""
-    return {SAVE_PATH: max_photo + 256 * 1024}
+    return {SAVE_PATH: settings.media_max_bytes + 256 * 1024}
 
 
 async def _editor(request: Request, code: str) -> tuple[Principal, Any] | Response:

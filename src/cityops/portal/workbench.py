@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
+from cityops.cases import glossary
 from cityops.cases.access import CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.flow.service import CaseService
@@ -18,7 +19,6 @@ from cityops.cases.http.deps import env_of
 from cityops.cases.intake.opening import Source
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
-from cityops.portal import case_texts as t
 from cityops.portal.case_forms import perform
 from cityops.portal.case_page import case_id_of, load_case_view
 from cityops.portal.flash import clear_flash, set_flash, take_flash
@@ -52,9 +52,9 @@ def respond(request: Request, template: str, page: Any, context: dict[str, Any])
 
 def _options() -> dict[str, list[tuple[str, str]]]:
     return {
-        "statuses": [(s.value, t.STATUS_LABELS[s.value]) for s in Status],
-        "sources": [(s.value, t.SOURCE_LABELS[s.value]) for s in Source],
-        "loops": [(lv.value, t.LOOP_LABELS[lv.value]) for lv in LoopLevel],
+        "statuses": [(s.value, glossary.STATUS_LABELS[s.value]) for s in Status],
+        "sources": [(s.value, glossary.SOURCE_LABELS[s.value]) for s in Source],
+        "loops": [(lv.value, glossary.LOOP_LABELS[lv.value]) for lv in LoopLevel],
     }
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
+from cityops.cases import glossary
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.flow.table import Status
 from cityops.cases.http.views import category_name
@@ -213,12 +214,12 @@ def case_row(
         category=category_name(case.category),
         text=case.text if len(case.text) <= 60 else case.text[:60] + "…",
         place=place_name(case, tree),
-        loop=t.label(t.LOOP_LABELS, case.loop_level),
+        loop=t.label(glossary.LOOP_LABELS, case.loop_level),
         status=case.status,
-        status_label=t.label(t.STATUS_LABELS, case.status),
+        status_label=t.label(glossary.STATUS_LABELS, case.status),
         urgency=case.urgency,
         urgency_label=t.label(t.URGENCY_LABELS, case.urgency),
-        source_label=t.label(t.SOURCE_LABELS, case.source),
+        source_label=t.label(glossary.SOURCE_LABELS, case.source),
         created=local(case.created_at),
         marks=case_marks(case, timers, now),
     )
@@ -250,7 +251,7 @@ def _notes(detail: Mapping[str, Any], tree: OrgTree, departments: Mapping[int, s
     if "to_level" in detail:
         owner = tree.get(str(detail.get("to_owner", "")))
         where = owner.name if owner else detail.get("to_owner", "")
-        notes.append(f"转至{t.label(t.LOOP_LABELS, str(detail['to_level']))}：{where}")
+        notes.append(f"转至{t.label(glossary.LOOP_LABELS, str(detail['to_level']))}：{where}")
     if detail.get("automatic"):
         notes.append("系统自动")
     for key, text in (("parent_id", "并入主案件"), ("child_id", "并入的案件")):
@@ -276,8 +277,8 @@ def timeline_rows(
     """A case's timeline, oldest first."""
     rows: list[TimelineRow] = []
     for event in events:
-        before = t.label(t.STATUS_LABELS, event.from_status) if event.from_status else ""
-        after = t.label(t.STATUS_LABELS, event.to_status)
+        before = t.label(glossary.STATUS_LABELS, event.from_status) if event.from_status else ""
+        after = t.label(glossary.STATUS_LABELS, event.to_status)
         org = tree.get(event.actor_org) if event.actor_org else None
         detail = event.detail or {}
         photos = detail.get("photos", [])

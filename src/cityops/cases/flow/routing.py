@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from cityops.cases import glossary
 from cityops.cases.catalog.codes import category_code
 from cityops.cases.catalog.shipped import Category, LoopLevel
 from cityops.cases.models import RoutingRule
@@ -27,12 +28,7 @@ LOOP_ORDER: tuple[LoopLevel, ...] = (
     LoopLevel.TOWN,
     LoopLevel.DISTRICT,
 )
-LOOP_LABELS: dict[LoopLevel, str] = {
-    LoopLevel.COMMUNITY: "小闭环（居村）",
-    LoopLevel.MULTIGRID: "中闭环（多格合一）",
-    LoopLevel.TOWN: "大闭环（街镇）",
-    LoopLevel.DISTRICT: "区级闭环",
-}
+LOOP_LABELS: dict[LoopLevel, str] = {v: glossary.LOOP_LABELS[v.value] for v in LoopLevel}
 
 
 class LocationError(ValueError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cityops.auth.roles import Perm
+from cityops.cases import glossary
 
 
 class Status(StrEnum):
@@ -62,49 +63,9 @@ class Action(StrEnum):
     UNSUPERVISE = "unsupervise"
 
 
-ACTION_LABELS: dict[Action, str] = {
-    Action.REGISTER: "立案",
-    Action.VOID: "作废",
-    Action.MERGE: "合并",
-    Action.DISPATCH: "派遣",
-    Action.SIGN: "签收",
-    Action.RETURN: "退单",
-    Action.START: "开始处置",
-    Action.HANDLE: "办结",
-    Action.CHECK: "核查",
-    Action.VERIFY: "核查通过",
-    Action.REWORK: "返工",
-    Action.REDISPATCH: "改派",
-    Action.CLOSE: "结案",
-    Action.EVALUATE: "回访",
-    Action.REOPEN: "重启",
-    Action.ESCALATE: "升级",
-    Action.ASSIGN_DOWN: "下派",
-    Action.SUSPEND: "挂账",
-    Action.RESUME: "恢复",
-    Action.REQUEST_EXTENSION: "申请延期",
-    Action.APPROVE_EXTENSION: "批准延期",
-    Action.REJECT_EXTENSION: "驳回延期",
-    Action.SUPERVISE: "督办",
-    Action.UNSUPERVISE: "解除督办",
-}
+ACTION_LABELS: dict[Action, str] = {a: glossary.ACTION_LABELS[a.value] for a in Action}
 
-STATUS_LABELS: dict[Status, str] = {
-    Status.RECEIVED: "已受理",
-    Status.REGISTERED: "已立案",
-    Status.DISPATCHED: "已派遣",
-    Status.SIGNED: "已签收",
-    Status.IN_PROGRESS: "处置中",
-    Status.HANDLED: "已办结",
-    Status.VERIFYING: "核查中",
-    Status.VERIFIED: "核查通过",
-    Status.CLOSED: "已结案",
-    Status.EVALUATED: "已回访",
-    Status.RETURNED: "已退单",
-    Status.SUSPENDED: "挂账",
-    Status.VOIDED: "已作废",
-    Status.MERGED: "已合并",
-}
+STATUS_LABELS: dict[Status, str] = {s: glossary.STATUS_LABELS[s.value] for s in Status}
 
 #: States a case ends in; only `reopen` leaves closed and evaluated.
 FINAL = frozenset({Status.CLOSED, Status.EVALUATED, Status.VOIDED, Status.MERGED})

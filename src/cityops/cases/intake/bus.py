@@ -7,7 +7,10 @@ case already open. An event the platform cannot place is logged and dropped, nev
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
+
+from fastapi import FastAPI
 
 from cityops.ai import Detection
 from cityops.cases.access import Actor, CaseAccess
@@ -60,7 +63,12 @@ async def open_from_event(env: CaseEnv, event: PointReport) -> None:
     await publish_all(env.bus, opened.events)
 
 
+def handler_for(app: FastAPI) -> Callable[[PointReport], Awaitable[None]]:
+    """The bus handler that opens cases in this app's case environment (the manifest binds it)."""
+    return partial(open_from_event, app.state.cases)
+
+
 def subscribe_intake(bus: Bus, env: CaseEnv) -> None:
-    """Open cases from the IoT, AI, video and command events on the bus."""
+    """Open cases from the IoT, AI, video and command events on a bus (outside an app)."""
     for event_type in CONSUMED:
         bus.subscribe(event_type, partial(open_from_event, env))

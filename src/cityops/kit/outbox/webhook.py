@@ -41,6 +41,10 @@ def body_of(payload: Mapping[str, Any]) -> bytes:
     return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
+#: The channel name of signed webhooks in the outbox.
+WEBHOOK = "webhook"
+
+
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     """The signature header value of a body signed at `timestamp`."""
     digest = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)

@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from cityops.cases.flow.service import CaseService
@@ -20,10 +21,11 @@ from cityops.cases.flow.table import ACTION_LABELS, STATUS_LABELS, Action, Statu
 from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.cases.sources.hotline.models import HotlineOrder
-from cityops.kit.outbox.queue import enqueue
+from cityops.config import Settings
+from cityops.kit.outbox.queue import Channel, enqueue
+from cityops.kit.outbox.webhook import WEBHOOK, WebhookChannel
 
 SCHEMA = "cityops.hotline.callback/1"
-WEBHOOK = "webhook"
 #: The steps the hotline hears about (签收, 退单, 延期, 办结, 结案, 回访, and the ones that undo them).
 CALLBACK_ACTIONS = frozenset(
     {
@@ -121,3 +123,12 @@ async def hotline_callbacks(svc: CaseService, case: CaseRecord, entry: CaseEvent
         ordering_key=f"hotline:{case.id}",
         delivery_id=delivery_id,
     )
+
+
+def webhook_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
+    """The signed-webhook channel, signing with each 12345 system's configured secret."""
+    secrets = {
+        secret_ref_of(name): system.secret.get_secret_value().encode("utf-8")
+        for name, system in settings.hotline_systems.items()
+    }
+    return {WEBHOOK: WebhookChannel(client, secrets.get)}

@@ -1,0 +1,59 @@
+"""`cityops user …`: accounts."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from cityops.auth.roles import Role
+from cityops.config import Settings
+from cityops.kit.cli import run
+
+app = typer.Typer(help="Accounts.", no_args_is_help=True)
+
+
+async def _create_user(
+    settings: Settings, username: str, role: Role, org: str, password: str | None, name: str
+) -> tuple[str, str | None]:
+    from cityops.auth.accounts import NewAccount, create_account
+    from cityops.kit.db import in_unit_of_work
+
+    new = NewAccount(
+        username=username, role=role, org_code=org, display_name=name, password=password
+    )
+    account, one_time = await in_unit_of_work(
+        settings.database_url, lambda session: create_account(session, None, new)
+    )
+    return account.username, one_time
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        raise typer.BadParameter("the passwords differ")
+    return first
+
+
+@app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="Role of the account.")],
+    org: Annotated[str, typer.Option(help="Org unit code, e.g. 310117 or 310117102.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create an account; the password is read from stdin or prompted for."""
+    from cityops.kit.errors import ProblemError
+
+    password = None if role is Role.SYSTEM_CLIENT else _read_password()
+    try:
+        created, _ = run(lambda s: _create_user(s, username, role, org, password, name))
+    except ProblemError as exc:
+        messages = [e["msg"] for e in exc.errors or []]
+        typer.echo(f"refused: {exc.detail} {'; '.join(messages)}".strip(), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"created {created} ({role.value} at {org})")

@@ -1,0 +1,21 @@
+"""The manifest of accounts, sign-in and the audit log."""
+
+from cityops.kit.module import Command, Module, NavEntry
+
+module = Module(
+    name="auth",
+    title="账号与审计",
+    requires=("org",),
+    routers=(
+        "cityops.auth.api:auth_router",
+        "cityops.auth.api:accounts_router",
+        "cityops.auth.api:audit_router",
+    ),
+    tables=("cityops.auth.models",),
+    permissions=("account.read", "account.write", "account.grant", "audit.read"),
+    commands=(Command("user", "cityops.auth.cli:app"),),
+    nav=(
+        NavEntry("审计日志（API）", "/api/v1/audit", order=90, permission="audit.read"),
+        NavEntry("修改密码", "/password", order=99, active_prefix="/password"),
+    ),
+)

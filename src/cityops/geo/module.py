@@ -1,0 +1,22 @@
+"""The manifest of the map platform (R8): coordinates, lookup, geocoding, tiles and maps."""
+
+from cityops.kit.module import Command, Module
+
+module = Module(
+    name="geo",
+    title="地图平台",
+    requires=("org", "auth"),
+    routers=(
+        "cityops.geo.api:router",
+        "cityops.geo.geocode_api:router",
+        "cityops.geo.map_api:router",
+    ),
+    tables=("cityops.geo.models", "cityops.geo.drawing_models"),
+    setup="cityops.geo.crs:register_settings_crs",
+    map_layers=("cityops.geo.org_layers:BUILTIN_LAYERS",),
+    commands=(Command("geo", "cityops.geo.cli:app"),),
+    body_limits=(
+        "cityops.geo.api:BOUNDARY_BODY_LIMITS",
+        "cityops.geo.geocode_api:GEOCODE_BODY_LIMITS",
+    ),
+)
