@@ -39,9 +39,9 @@ from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
 from cityops.media.api import media_body_limits
 from cityops.media.api import router as media_router
-from cityops.org.api import MAX_GRID_FILE
-from cityops.org.api import router as org_router
 from cityops.org.tree import OrgTreeCache
+from cityops.org_api.api import MAX_GRID_FILE
+from cityops.org_api.api import router as org_router
 from cityops.overview.api import router as overview_router
 from cityops.overview.live import start_overview
 from cityops.portal.forms import form_body_limits
