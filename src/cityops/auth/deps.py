@@ -120,7 +120,11 @@ async def optional_principal(request: Request) -> Principal | None:
 
 
 async def principal_for(request: Request, token: str) -> Principal | None:
-    """The principal behind a bearer secret from anywhere (a header, an Open311 api_key field)."""
+    """The principal behind a token from anywhere, through the shared cache: the one lookup.
+
+    A header or the session cookie (`optional_principal`), an Open311 `api_key` field, a map
+    page's `?token=`: every caller resolves its token here, so each sees the same cache.
+    """
     if len(token) > 200:
         return None
     cache: PrincipalCache = request.app.state.principal_cache

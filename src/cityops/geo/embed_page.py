@@ -6,14 +6,12 @@ authenticate with `?token=` (a session token or a system's API key) or the porta
 cookie; a `?token=` is handed to the page's script, which sends it as `Authorization: Bearer`
 on requests to this origin and to no other. Framing is allowed for this origin and the origins
 in `Settings.map_frame_ancestors` (CSP `frame-ancestors`); the same list is the only set of
-origins whose postMessage commands the page obeys. The template lives with the portal's
-templates (portal/templates/map/), read as files, so geo does not import the portal.
+origins whose postMessage commands the page obeys. Its templates are geo's own (geo/templates/).
 """
 
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,21 +20,17 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cityops import __version__
-from cityops.auth.deps import PrincipalCache, optional_principal
-from cityops.auth.principal import Principal
+from cityops.auth.deps import optional_principal, principal_for
 from cityops.auth.roles import Perm
-from cityops.auth.service import resolve_token, token_digest
 from cityops.config import Settings
 from cityops.geo import crs as crs_module
 from cityops.geo.map_state import chosen_layers, district_bounds, map_state
 from cityops.geo.map_style import API, DRAWINGS
-from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
-from cityops.kit.web import sessionmaker_of
 
 router = APIRouter(include_in_schema=False)
 
-TEMPLATE_DIR = Path(str(resources.files("cityops"))) / "portal" / "templates" / "map"
+TEMPLATE_DIR = Path(__file__).with_name("templates")
 STATIC = "/static/build"
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 _env = Environment(
@@ -77,20 +71,6 @@ def security_headers(origins: list[str]) -> dict[str, str]:
     }
 
 
-async def token_principal(request: Request, token: str) -> Principal | None:
-    """The principal behind a `?token=` (session token or API key), through the shared cache."""
-    if not token or len(token) > 200:
-        return None
-    cache: PrincipalCache = request.app.state.principal_cache
-    settings: Settings = request.app.state.settings
-
-    async def load() -> Principal | None:
-        async with unit_of_work(sessionmaker_of(request)) as session:
-            return await resolve_token(session, settings, token)
-
-    return await cache.resolve(token_digest(token), load)
-
-
 def _error(status: int, message: str, origins: list[str]) -> HTMLResponse:
     html = _env.get_template("error.html").render(status=status, message=message)
     return HTMLResponse(html, status_code=status, headers=security_headers(origins))
@@ -118,7 +98,7 @@ async def embed(
 ) -> HTMLResponse:
     """A full-page map of the district with the platform's style, for an iframe."""
     origins = allowed_origins(request)
-    principal = await (token_principal(request, token) if token else optional_principal(request))
+    principal = await (principal_for(request, token) if token else optional_principal(request))
     if principal is None:
         return _error(401, ERRORS[401], origins)
     if principal.must_change_password or not principal.can(Perm.ORG_READ):

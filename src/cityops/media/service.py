@@ -60,6 +60,15 @@ def photo_refs(values: Iterable[str]) -> list[str]:
     return [sha for sha in (sha_of(v) for v in values) if sha is not None]
 
 
+async def any_photo(session: AsyncSession, sha256: str) -> MediaPhoto | None:
+    """Some row of this content, whoever owns it: only for callers that decided access otherwise.
+
+    A case page shows the case's photos to whoever may see the case; a town page shows its
+    background to whoever may see the page.
+    """
+    return await MediaRepository(session).any_row(sha256)
+
+
 @dataclass(frozen=True, slots=True)
 class Uploader:
     """Who stores a photo, and the unit whose data scope it belongs to."""

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -266,3 +267,10 @@ async def import_grids(session: AsyncSession, rows: list[GridRow], source: str) 
         )
         for r in rows
     )
+
+
+async def unit_departments(
+    session: AsyncSession, scope: DataScope, org_code: str
+) -> Sequence[Department]:
+    """The functional departments (职能部门) a unit owns, those inside the scope only."""
+    return await OrgRepository(session).departments(scope, org_code=org_code)

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from cityops.cases.figures import AreaFigures, OpenRow, Performance, TodayRow
 from cityops.kit.scope import DataScope
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
 from cityops.org.schemas import LEVEL_LABELS
 from cityops.org.tree import OrgNode, OrgTree
-from cityops.overview.repository import OpenRow, OverviewRepository, Performance, TodayRow
 from cityops.overview.schemas import UnitRef
 from cityops.overview.stats import DistrictStats
 
@@ -58,8 +58,8 @@ def day_start(now: datetime) -> datetime:
 class Facts:
     """The aggregates of one computation, each read at most once (parts share them)."""
 
-    def __init__(self, repo: OverviewRepository, now: datetime) -> None:
-        self.repo = repo
+    def __init__(self, figures: AreaFigures, now: datetime) -> None:
+        self.figures = figures
         self.now = now
         self.today = day_start(now)
         self._memo: dict[str, Any] = {}
@@ -72,20 +72,20 @@ class Facts:
 
     async def open_rows(self) -> list[OpenRow]:
         """Open cases, grouped."""
-        return await self._once("open", self.repo.open_rows)
+        return await self._once("open", self.figures.open_rows)
 
     async def today_rows(self) -> list[TodayRow]:
         """Today's new cases, grouped."""
-        return await self._once("today", lambda: self.repo.today_rows(self.today))
+        return await self._once("today", lambda: self.figures.today_rows(self.today))
 
     async def closed_today(self) -> int:
         """Cases closed today."""
-        return await self._once("closed", lambda: self.repo.closed_since(self.today))
+        return await self._once("closed", lambda: self.figures.closed_since(self.today))
 
     async def performance(self) -> Performance:
         """Closing figures of the last 30 days."""
         since = self.now - timedelta(days=30)
-        return await self._once("perf", lambda: self.repo.performance(since, self.now))
+        return await self._once("perf", lambda: self.figures.performance(since, self.now))
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from cityops.cases.figures import OpenRow
 from cityops.cases.glossary import SOURCE_LABELS, STATUS_LABELS
 from cityops.org.models import OrgLevel
 from cityops.overview.context import CHILD_TITLES, SHANGHAI, Facts, PartContext
@@ -25,7 +26,6 @@ from cityops.overview.labels import (
     source_label,
     status_label,
 )
-from cityops.overview.repository import OpenRow
 from cityops.overview.schemas import Part, PartStatus
 
 NO_CASE_READ = "您的角色无权查看案件数据，本部分不显示。"
@@ -162,7 +162,7 @@ async def event_flow_part(ctx: PartContext) -> Part:
     for row in today:
         sources[row.source] += row.count
         statuses[row.status] += row.count
-    recent = await facts.repo.recent(facts.today, 8)
+    recent = await facts.figures.recent(facts.today, 8)
     data = {
         "today_total": sum(sources.values()),
         "by_source": [
@@ -218,7 +218,7 @@ async def multigrid_part(ctx: PartContext) -> Part:
     synthetic = any(u.synthetic for u in units)
     if ctx.facts is None:
         return _refused(ctx, PartKey.MULTIGRID, synthetic=synthetic, data={"units": len(units)})
-    counted = {row.code: row for row in await ctx.facts.repo.open_by_multigrid()}
+    counted = {row.code: row for row in await ctx.facts.figures.open_by_multigrid()}
     members: Counter[str] = Counter(
         n.multigrid_code for n in ctx.tree.nodes.values() if n.multigrid_code
     )
@@ -321,7 +321,7 @@ async def command_part(ctx: PartContext) -> Part:
     data = {
         "supervision": _supervision(rows),
         "supervision_labels": SUPERVISION_LABELS,
-        "escalated_today": await facts.repo.escalations_since(facts.today),
+        "escalated_today": await facts.figures.escalations_since(facts.today),
         "district_loop_open": sum(r.count for r in rows if r.loop_level == "district"),
         "overdue_open": sum(r.count for r in rows if r.overdue),
         "overdue_children": [c for c in children if c["overdue"]][:6],
@@ -346,8 +346,8 @@ async def dispatch_part(ctx: PartContext) -> Part:
         "awaiting_dispatch": by_status["received"] + by_status["registered"],
         "returned": by_status["returned"],
         "in_hand": by_status["dispatched"] + by_status["signed"] + by_status["in_progress"],
-        "dispatched_today": await facts.repo.dispatched_since(facts.today),
-        "pending_extensions": await facts.repo.pending_extensions(),
+        "dispatched_today": await facts.figures.dispatched_since(facts.today),
+        "pending_extensions": await facts.figures.pending_extensions(),
         "overdue_open": sum(r.count for r in rows if r.overdue),
         "supervision": _supervision(rows),
         "supervision_labels": SUPERVISION_LABELS,

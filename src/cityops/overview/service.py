@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.access import CaseAccess
+from cityops.cases.figures import Area, AreaFigures, reader_key
 from cityops.kit.db import utcnow
 from cityops.kit.errors import NotFound, OutOfScope, ProblemError
 from cityops.org.repository import OrgRepository
@@ -24,7 +24,6 @@ from cityops.overview.cache import CacheKey, PartCache
 from cityops.overview.context import KINDS, Facts, PartContext, unit_ref
 from cityops.overview.labels import STATIC_PARTS, PartKey
 from cityops.overview.providers import AreaQuery, provider_of
-from cityops.overview.repository import Area, OverviewRepository
 from cityops.overview.schemas import OverviewRead, Part
 from cityops.overview.stats import district_stats
 
@@ -83,13 +82,7 @@ def access_key(principal: Principal) -> tuple[object, ...]:
     """What decides which cases a caller's figures cover: scope and role narrowing."""
     if not principal.can(Perm.CASE_READ):
         return (tuple(sorted(principal.scope.prefixes)), "no-cases")
-    access = CaseAccess.of(principal)
-    return (
-        tuple(sorted(access.scope.prefixes)),
-        access.department_id,
-        access.creator_id,
-        access.nothing,
-    )
+    return reader_key(principal)
 
 
 def parse_parts(text: str | None, kind: str) -> list[PartKey]:
@@ -214,7 +207,7 @@ class OverviewService:
         now = utcnow()
         async with self.sessions() as session:
             reads_cases = principal.can(Perm.CASE_READ)
-            repo = OverviewRepository(session, CaseAccess.of(principal), Area(node.code, kind))
+            figures = AreaFigures.for_reader(session, principal, Area(node.code, kind))
             ctx = PartContext(
                 tree=tree,
                 node=node,
@@ -222,7 +215,7 @@ class OverviewService:
                 scope=principal.scope,
                 stats=district_stats(self.district_code),
                 now=now,
-                facts=Facts(repo, now) if reads_cases else None,
+                facts=Facts(figures, now) if reads_cases else None,
             )
             if PartKey.MAP in keys:
                 ctx.bounds = await area_bounds(session, tree, node)

@@ -19,7 +19,7 @@ from cityops.cases.models import CaseExtension, CaseRecord, CaseTimer
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import MAX_INT, sessionmaker_of
 from cityops.media.service import sha_of
-from cityops.org.repository import OrgRepository
+from cityops.org.service import unit_departments
 from cityops.org.tree import OrgTree
 from cityops.portal import case_texts as t
 from cityops.portal.case_forms import ActionForm, action_forms
@@ -152,7 +152,7 @@ async def load_case_view(request: Request, principal: Principal, case_id: int) -
         choices: list[tuple[int, str]] = []
         owner_unit = divisions_of(case).department_owner(LoopLevel(case.loop_level))
         if owner_unit and {Action.DISPATCH, Action.REDISPATCH} & set(allowed):
-            found = await OrgRepository(session).departments(principal.scope, owner_unit)
+            found = await unit_departments(session, principal.scope, owner_unit)
             choices = [(d.id, d.name) for d in found]
     now = env.now()
     refs = list(case.photos or [])

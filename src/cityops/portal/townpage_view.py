@@ -23,7 +23,6 @@ from cityops.geo.tiles import MEDIA_TYPE, TileError, TileKey, check_tile, query_
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import MAX_INT, sessionmaker_of
-from cityops.media.repository import MediaRepository
 from cityops.media.storage import PhotoStore, Variant
 from cityops.overview.labels import PartKey
 from cityops.overview.live import OverviewRuntime, StreamsFull, Watcher, stream
@@ -32,7 +31,7 @@ from cityops.portal.gate import settings_of
 from cityops.portal.render import frame, render
 from cityops.portal.townpage_access import MAX_TOKEN, Viewer, viewer_of
 from cityops.townpage.links import LinkRefused
-from cityops.townpage.repository import TownPageRepository
+from cityops.townpage.service import TownPageService
 
 router = APIRouter(include_in_schema=False)
 BASE = "/towns/{code}/page"
@@ -128,10 +127,7 @@ async def page_background(request: Request, code: str, token: Token = None) -> R
     if isinstance(viewer, Response):
         return viewer
     async with unit_of_work(sessionmaker_of(request)) as session:
-        page = await TownPageRepository(session).page(code, viewer.principal.scope)
-        row = None
-        if page is not None and page.background is not None:
-            row = await MediaRepository(session).any_row(page.background.removeprefix("photo:"))
+        row = await TownPageService(session).background(code, viewer.principal.scope)
     if row is None:
         return Response(
             "该页面没有背景图。", status_code=404, media_type="text/plain; charset=utf-8"

@@ -11,7 +11,10 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.kit.db import utcnow
 from cityops.kit.errors import Conflict, Forbidden, NotFound, OutOfScope, ProblemError
+from cityops.kit.scope import DataScope
+from cityops.media.models import MediaPhoto
 from cityops.media.repository import MediaRepository
+from cityops.media.service import any_photo
 from cityops.org.models import TOWN_LEVELS
 from cityops.org.tree import OrgNode, OrgTree
 from cityops.overview.service import PARTS
@@ -153,6 +156,13 @@ class TownPageService:
     async def read(self, principal: Principal, node: OrgNode, layers: Iterable[str]) -> PageRead:
         """The town's page as the caller (already checked for scope) may read it."""
         return page_read(node, await self.repo.page(node.code, principal.scope), layers)
+
+    async def background(self, code: str, scope: DataScope) -> MediaPhoto | None:
+        """The stored photo behind the background of a town's saved page in the scope, or None."""
+        row = await self.repo.page(code, scope)
+        if row is None or row.background is None:
+            return None
+        return await any_photo(self.session, row.background.removeprefix("photo:"))
 
     async def save(
         self,

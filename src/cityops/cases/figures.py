@@ -1,9 +1,10 @@
-"""The overview's queries: grouped SQL aggregates over the cases an area holds, through CaseAccess.
+"""Case figures for other modules: grouped SQL aggregates over the cases an area holds.
 
-An area is where a case lies (its unit, community or grid columns), not who owns it now: a case
-of 泗泾镇 escalated to the district still counts in 泗泾镇's overview — for a reader who may see
-it (visibility is always `CaseAccess`, i.e. the owner inside the caller's scope). Every query
-returns a handful of grouped rows; nothing walks cases one by one in Python.
+Other modules read counts of cases here instead of querying the case tables (the overview
+does). An area is where a case lies (its unit, community or grid columns), not who owns it now:
+a case of 泗泾镇 escalated to the district still counts in 泗泾镇's figures — for a reader who
+may see it (visibility is always `CaseAccess`, i.e. the owner inside the caller's scope). Every
+query returns a handful of grouped rows as plain data; nothing walks cases one by one in Python.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from cityops.auth.principal import Principal
 from cityops.cases.access import CaseAccess
 from cityops.cases.intake.opening import OPEN_STATUSES
 from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord
@@ -43,7 +45,7 @@ AREA_COLUMNS: dict[str, tuple[InstrumentedAttribute[Any] | None, InstrumentedAtt
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """An area whose cases an overview counts."""
+    """An area whose cases are counted: a district, town, community or grid by code."""
 
     code: str
     kind: str  # district | town | community | grid
@@ -119,17 +121,33 @@ class RecentCase:
     created_at: datetime
 
 
+def reader_key(principal: Principal) -> tuple[object, ...]:
+    """What decides which cases a reader's figures cover (scope, role narrowing): a cache key."""
+    access = CaseAccess.of(principal)
+    return (
+        tuple(sorted(access.scope.prefixes)),
+        access.department_id,
+        access.creator_id,
+        access.nothing,
+    )
+
+
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-class OverviewRepository:
-    """The aggregate reads of one overview computation."""
+class AreaFigures:
+    """The case figures of one area as one reader may see them, read in the caller's session."""
 
     def __init__(self, session: AsyncSession, access: CaseAccess, area: Area) -> None:
         self.session = session
         self.access = access
         self.area = area
+
+    @classmethod
+    def for_reader(cls, session: AsyncSession, principal: Principal, area: Area) -> AreaFigures:
+        """The figures of an area as a request's caller may see them (`CaseAccess.of`)."""
+        return cls(session, CaseAccess.of(principal), area)
 
     def _cases(self, *columns: Any) -> Select[Any]:
         return self.area.where(self.access.apply(select(*columns).select_from(CaseRecord)))

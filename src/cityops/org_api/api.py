@@ -1,4 +1,4 @@
-"""HTTP endpoints of the org tree under /api/v1/org."""
+"""HTTP endpoints of the org tree under /api/v1/org: reads within the scope, grid imports."""
 
 from __future__ import annotations
 
