@@ -26,6 +26,7 @@ demo: install web
 lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports --config pyproject.toml
 
 typecheck: install
 	$(BIN)/mypy

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import CaseAccess
+from cityops.cases.filters import CaseFilter
 from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord, CaseTimer, RoutingRule
 from cityops.kit.scope import DataScope, scoped
 from cityops.org.models import Department
@@ -73,21 +74,6 @@ class IntakeFacts:
     existing_id: int | None  # the case already opened for the source key
     rules_stamp: RulesStamp
     twins: tuple[Twin, ...]  # open visible cases nearby, when a search was asked for
-
-
-@dataclass(frozen=True, slots=True)
-class CaseFilter:
-    """List filters of GET /api/v1/cases."""
-
-    statuses: tuple[str, ...] = ()
-    source: str | None = None
-    category: str | None = None
-    loop_level: str | None = None
-    unit: str | None = None  # owner code prefix
-    overdue: bool | None = None
-    supervised: bool | None = None
-    created_since: datetime | None = None
-    created_until: datetime | None = None
 
 
 class CaseRepository:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from cityops.auth import audit
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.http.deps import Env
 from cityops.kit.errors import Conflict, NotFound
 from cityops.kit.outbox.models import OutboxMessage, OutboxState
 from cityops.kit.outbox.queue import (
@@ -22,6 +21,7 @@ from cityops.kit.outbox.queue import (
     rearm,
 )
 from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
+from cityops.outbox.runtime import platform_now
 from cityops.outbox.schemas import DiscardRequest, OutboxMessageRead, OutboxPage, outbox_read
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
@@ -71,7 +71,7 @@ async def retry_outbox(
     message_id: MessageId,
     principal: Manager,
     session: DbSession,
-    env: Env,
+    request: Request,
     ip: ClientIp,
 ) -> OutboxMessageRead:
     """Give a failed or discarded message a fresh set of attempts, due now (audited)."""
@@ -79,7 +79,7 @@ async def retry_outbox(
     if row.state not in RETRYABLE:
         raise Conflict(f"a {row.state} message cannot be retried", state=row.state)
     before = row.state
-    rearm(row, env.now())
+    rearm(row, platform_now(request.app.state))
     await audit.record(
         session,
         action="outbox.retry",
@@ -100,7 +100,7 @@ async def discard_outbox(
     body: DiscardRequest,
     principal: Manager,
     session: DbSession,
-    env: Env,
+    request: Request,
     ip: ClientIp,
 ) -> OutboxMessageRead:
     """Stop trying a pending or failed message; later ones of its order may go (audited)."""
@@ -108,7 +108,9 @@ async def discard_outbox(
     if row.state not in DISCARDABLE:
         raise Conflict(f"a {row.state} message cannot be discarded", state=row.state)
     before = row.state
-    discard(row, env.now(), f"discarded by {principal.username}: {body.reason}")
+    discard(
+        row, platform_now(request.app.state), f"discarded by {principal.username}: {body.reason}"
+    )
     await audit.record(
         session,
         action="outbox.discard",

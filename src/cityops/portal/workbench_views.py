@@ -13,11 +13,11 @@ from starlette.datastructures import QueryParams
 
 from cityops.cases import glossary
 from cityops.cases.catalog.shipped import LoopLevel
+from cityops.cases.filters import CaseFilter
 from cityops.cases.flow.table import Status
 from cityops.cases.http.views import category_name
 from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseEvent, CaseRecord, CaseTimer
-from cityops.cases.repository import CaseFilter
 from cityops.kit.scope import DataScope
 from cityops.kit.workcal import SHANGHAI
 from cityops.media.service import sha_of

@@ -15,6 +15,7 @@ from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.env import CaseEnv
+from cityops.cases.filters import CaseFilter
 from cityops.cases.flow.decide import allowed as allowed_actions
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import Action, Status
@@ -35,7 +36,6 @@ from cityops.cases.intake.contact import unseal
 from cityops.cases.intake.once import open_case, publish_after_response
 from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseRecord
-from cityops.cases.repository import CaseFilter
 from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, ProblemError
 from cityops.kit.web import MAX_INT, ClientIp, DbSession
