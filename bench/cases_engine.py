@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cases_workload import MAIN_LINE, SOURCE, Report, bench_settings
 from cityops.auth.roles import Role, permissions_of
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import Action
 from cityops.cases.intake.contact import Contact

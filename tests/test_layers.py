@@ -60,3 +60,17 @@ def test_a_portal_page_reading_a_repository_breaks_the_build(tmp_path: Path) -> 
 def _no_assets(folder: str, names: list[str]) -> set[str]:
     """Leave the bundled web assets and caches out of the copy: only Python matters here."""
     return {n for n in names if n in ("static", "__pycache__", "templates")}
+
+
+def test_the_case_module_has_no_import_circle() -> None:
+    import grimp
+
+    graph = grimp.build_graph("cityops")
+    circles = [
+        (module, imported)
+        for module in graph.modules
+        if module.startswith("cityops.cases")
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(importer=imported, imported=module)
+    ]
+    assert circles == []

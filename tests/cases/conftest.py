@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.geo.service import DivisionIndexCache

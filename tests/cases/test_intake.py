@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.ai import Detection
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.intake.bus import open_from_event
 from cityops.cases.models import CaseRecord
 from cityops.geo import crs

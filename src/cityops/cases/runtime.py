@@ -8,7 +8,7 @@ import signal
 
 from fastapi import FastAPI
 
-from cityops.cases.env import TIMELINE_HOOKS, CaseEnv, Clock, TimelineHook
+from cityops.cases.flow.env import TIMELINE_HOOKS, CaseEnv, Clock, TimelineHook
 from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cityops.app import create_app
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.outbox.runtime import OutboxRuntime
 from tests.auth.conftest import bearer
 from tests.cases.conftest import FakeClock, in_db

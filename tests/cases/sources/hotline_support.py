@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.config import Settings
 from cityops.kit.outbox.dispatcher import PassReport
 from cityops.org.models import Department

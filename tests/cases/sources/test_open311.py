@@ -10,7 +10,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from cityops.cases.catalog.shipped import Kind, shipped_catalog
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from tests.cases.conftest import Api, FakeClock, Places, sh
 from tests.cases.sources.conftest import System, Systems
 

@@ -16,7 +16,7 @@ from cityops.cases.flow.routing import (
     next_level,
     raise_to,
 )
-from cityops.cases.flow.service import CaseService, Step
+from cityops.cases.flow.step import Step, Stepper
 from cityops.cases.flow.table import FINAL, Action
 from cityops.cases.flow.timers import TimerKind
 from cityops.cases.models import CaseExtension, CaseRecord
@@ -24,7 +24,7 @@ from cityops.kit.errors import OutOfScope
 from cityops.kit.workcal import MissingYearError
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
 
-Effect = Callable[[CaseService, Step], Awaitable[None]]
+Effect = Callable[[Stepper, Step], Awaitable[None]]
 
 
 def divisions_of(case: CaseRecord) -> Divisions:
@@ -38,20 +38,20 @@ def divisions_of(case: CaseRecord) -> Divisions:
     )
 
 
-async def _nothing(svc: CaseService, step: Step) -> None:
+async def _nothing(svc: Stepper, step: Step) -> None:
     """Actions whose whole effect is the move and the timeline entry."""
 
 
-async def _register(svc: CaseService, step: Step) -> None:
+async def _register(svc: Stepper, step: Step) -> None:
     step.case.registered_at = step.case.registered_at or svc.now
 
 
-async def _finish_all(svc: CaseService, step: Step) -> None:
+async def _finish_all(svc: Stepper, step: Step) -> None:
     for kind in TimerKind:
         await svc.timers.finish(step.case, kind)
 
 
-async def _merge(svc: CaseService, step: Step) -> None:
+async def _merge(svc: Stepper, step: Step) -> None:
     case, parent_id = step.case, step.data.parent_id
     if parent_id is None:
         raise invalid("parent_id", "merge needs the parent case id")
@@ -66,7 +66,7 @@ async def _merge(svc: CaseService, step: Step) -> None:
     await svc.log(parent, step.actor, "merged_in", parent.status, detail={"child_id": case.id})
 
 
-async def _department(svc: CaseService, step: Step) -> int | None:
+async def _department(svc: Stepper, step: Step) -> int | None:
     """The department a dispatch targets: given by id or key, else the routed default."""
     case, data = step.case, step.data
     owner_unit = divisions_of(case).department_owner(LoopLevel(case.loop_level))
@@ -86,7 +86,7 @@ async def _department(svc: CaseService, step: Step) -> int | None:
     return department.id if department else None
 
 
-async def _dispatch(svc: CaseService, step: Step) -> None:
+async def _dispatch(svc: Stepper, step: Step) -> None:
     case = step.case
     case.department_id = await _department(svc, step)
     case.dispatched_at = case.dispatched_at or svc.now
@@ -97,24 +97,24 @@ async def _dispatch(svc: CaseService, step: Step) -> None:
     step.detail["department_id"] = case.department_id
 
 
-async def _redispatch(svc: CaseService, step: Step) -> None:
+async def _redispatch(svc: Stepper, step: Step) -> None:
     step.case.reworks += 1
     await _dispatch(svc, step)
     await svc.timers.rearm(step.case, TimerKind.HANDLE)
 
 
-async def _sign(svc: CaseService, step: Step) -> None:
+async def _sign(svc: Stepper, step: Step) -> None:
     step.case.signed_at = svc.now
     await svc.timers.finish(step.case, TimerKind.SIGN)
 
 
-async def _return(svc: CaseService, step: Step) -> None:
+async def _return(svc: Stepper, step: Step) -> None:
     step.case.returns += 1
     step.detail["returns"] = step.case.returns
     await svc.timers.finish(step.case, TimerKind.SIGN)
 
 
-async def _handle(svc: CaseService, step: Step) -> None:
+async def _handle(svc: Stepper, step: Step) -> None:
     case = step.case
     case.handled_at = svc.now
     start = case.registered_at or case.created_at
@@ -125,17 +125,17 @@ async def _handle(svc: CaseService, step: Step) -> None:
     await svc.timers.finish(case, TimerKind.HANDLE)
 
 
-async def _rework(svc: CaseService, step: Step) -> None:
+async def _rework(svc: Stepper, step: Step) -> None:
     step.case.reworks += 1
     await svc.timers.rearm(step.case, TimerKind.HANDLE)
 
 
-async def _close(svc: CaseService, step: Step) -> None:
+async def _close(svc: Stepper, step: Step) -> None:
     step.case.closed_at = svc.now
     await _finish_all(svc, step)
 
 
-async def _evaluate(svc: CaseService, step: Step) -> None:
+async def _evaluate(svc: Stepper, step: Step) -> None:
     score = step.data.satisfaction
     if score is None or not 1 <= score <= 5:
         raise invalid("satisfaction", "evaluate needs a satisfaction from 1 to 5")
@@ -144,7 +144,7 @@ async def _evaluate(svc: CaseService, step: Step) -> None:
     step.detail["satisfaction"] = score
 
 
-async def _reopen(svc: CaseService, step: Step) -> None:
+async def _reopen(svc: Stepper, step: Step) -> None:
     case = step.case
     case.closed_at = case.handled_at = case.evaluated_at = None
     case.satisfaction = None
@@ -152,7 +152,7 @@ async def _reopen(svc: CaseService, step: Step) -> None:
     await svc.timers.arm(case, TimerKind.HANDLE, svc.category(case).handle, svc.now)
 
 
-async def _move_to(svc: CaseService, step: Step, level: LoopLevel, divisions: Divisions) -> None:
+async def _move_to(svc: Stepper, step: Step, level: LoopLevel, divisions: Divisions) -> None:
     """Give the case to the owner of another loop; its new dispatcher starts afresh."""
     case = step.case
     before_level, before_owner = case.loop_level, case.owner_code
@@ -172,7 +172,7 @@ async def _move_to(svc: CaseService, step: Step, level: LoopLevel, divisions: Di
     )
 
 
-async def escalate(svc: CaseService, step: Step, *, automatic: bool = False) -> None:
+async def escalate(svc: Stepper, step: Step, *, automatic: bool = False) -> None:
     """Pass the case up to the next loop that may close its category.
 
     Loops go community → multi-grid → town → district; a loop below the category's lowest
@@ -194,11 +194,11 @@ async def escalate(svc: CaseService, step: Step, *, automatic: bool = False) -> 
     svc.emit(CaseEscalated.about(case, svc.now, key, automatic=automatic, **moved))
 
 
-async def _escalate(svc: CaseService, step: Step) -> None:
+async def _escalate(svc: Stepper, step: Step) -> None:
     await escalate(svc, step)
 
 
-async def _assign_down(svc: CaseService, step: Step) -> None:
+async def _assign_down(svc: Stepper, step: Step) -> None:
     case, target = step.case, step.data.target_code
     if target is None:
         raise invalid(
@@ -239,16 +239,16 @@ def _level_of(org_level: str) -> LoopLevel | None:
     return None
 
 
-async def _suspend(svc: CaseService, step: Step) -> None:
+async def _suspend(svc: Stepper, step: Step) -> None:
     step.case.suspended_from = step.case.status
     await svc.timers.pause(step.case, svc.now)
 
 
-async def _resume(svc: CaseService, step: Step) -> None:
+async def _resume(svc: Stepper, step: Step) -> None:
     await svc.timers.resume(step.case, svc.now)
 
 
-async def _request_extension(svc: CaseService, step: Step) -> None:
+async def _request_extension(svc: Stepper, step: Step) -> None:
     data = step.data
     if (data.hours is None) == (data.days is None):
         raise invalid("hours", "request_extension needs hours or days (one of them)")
@@ -268,7 +268,7 @@ async def _request_extension(svc: CaseService, step: Step) -> None:
     step.detail.update(extension_id=request.id, hours=data.hours, days=data.days)
 
 
-async def _decide_extension(svc: CaseService, step: Step, approve: bool) -> CaseExtension:
+async def _decide_extension(svc: Stepper, step: Step, approve: bool) -> CaseExtension:
     request = await svc.repo.pending_extension(step.case.id)
     assert request is not None  # the guard checked it
     request.state = "approved" if approve else "rejected"
@@ -277,7 +277,7 @@ async def _decide_extension(svc: CaseService, step: Step, approve: bool) -> Case
     return request
 
 
-async def _approve_extension(svc: CaseService, step: Step) -> None:
+async def _approve_extension(svc: Stepper, step: Step) -> None:
     request = await _decide_extension(svc, step, approve=True)
     moved = await svc.timers.extend(step.case, svc.now, request.hours, request.days)
     if moved is not None:
@@ -285,17 +285,17 @@ async def _approve_extension(svc: CaseService, step: Step) -> None:
         step.detail.update(previous_due_at=moved[0].isoformat(), new_due_at=moved[1].isoformat())
 
 
-async def _reject_extension(svc: CaseService, step: Step) -> None:
+async def _reject_extension(svc: Stepper, step: Step) -> None:
     await _decide_extension(svc, step, approve=False)
 
 
-async def _supervise(svc: CaseService, step: Step) -> None:
+async def _supervise(svc: Stepper, step: Step) -> None:
     level = step.data.level or "supervise"
     step.case.supervision = level
     step.detail["level"] = level
 
 
-async def _unsupervise(svc: CaseService, step: Step) -> None:
+async def _unsupervise(svc: Stepper, step: Step) -> None:
     step.detail["level"] = step.case.supervision
     step.case.supervision = None
 

@@ -23,10 +23,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
-from cityops.cases.env import CaseEnv
 from cityops.cases.events import CaseDueSoon, CaseOverdue
 from cityops.cases.flow.effects import escalate
-from cityops.cases.flow.service import ActionInput, CaseService, Step
+from cityops.cases.flow.env import CaseEnv
+from cityops.cases.flow.service import ActionInput, CaseService
+from cityops.cases.flow.step import Step
 from cityops.cases.flow.table import FINAL, WORKING, Action, Status, lookup
 from cityops.cases.flow.timers import TimerState
 from cityops.cases.models import CaseRecord, CaseTimer

@@ -7,7 +7,6 @@ published by the caller once its transaction has committed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.codes import find_category
 from cityops.cases.catalog.shipped import Category
-from cityops.cases.env import CaseEnv
 from cityops.cases.errors import IllegalTransition
 from cityops.cases.events import CaseTransitioned
 from cityops.cases.flow.decide import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
-from cityops.cases.flow.table import Action, Status, Transition, actions_from, resolve_target
+from cityops.cases.flow.effects import EFFECTS
+from cityops.cases.flow.env import CaseEnv
+from cityops.cases.flow.step import Step
+from cityops.cases.flow.table import Action, Status, actions_from, resolve_target
 from cityops.cases.flow.timers import Timers
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.cases.repository import CaseRepository
@@ -29,19 +30,6 @@ from cityops.kit.events import Event
 from cityops.org.tree import OrgTree
 
 __all__ = ["ActionInput", "CaseService", "Step"]  # ActionInput: callers import it from here
-
-
-@dataclass(slots=True)
-class Step:
-    """One action in progress: the case, who acts, the table row and what came with it."""
-
-    case: CaseRecord
-    actor: Actor
-    access: CaseAccess
-    row: Transition
-    data: ActionInput
-    tree: OrgTree | None
-    detail: dict[str, Any]
 
 
 class CaseService:
@@ -93,8 +81,6 @@ class CaseService:
         tree: OrgTree | None = None,
     ) -> CaseRecord:
         """Take one action on a case: check, apply its effects, move it, record it."""
-        from cityops.cases.flow.effects import EFFECTS  # the effects import this module
-
         case = await self.get(access, case_id, lock=True)
         # The pending extension request matters to the extension actions' guards only.
         pending = action in EXTENSION_ACTIONS and await self.has_pending(case)

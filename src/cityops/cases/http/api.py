@@ -14,9 +14,9 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.catalog.shipped import LoopLevel
-from cityops.cases.env import CaseEnv
 from cityops.cases.filters import CaseFilter
 from cityops.cases.flow.decide import allowed as allowed_actions
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import Action, Status
 from cityops.cases.http.admin import admin_router

@@ -10,8 +10,8 @@ from fastapi import Depends, Path, Query, Request
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.env import CaseEnv
 from cityops.cases.errors import invalid_query
+from cityops.cases.flow.env import CaseEnv
 from cityops.geo import crs as crs_module
 from cityops.kit.web import MAX_INT
 

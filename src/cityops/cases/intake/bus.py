@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from cityops.ai import Detection
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.intake.once import open_case
 from cityops.cases.intake.opening import NewCase, Source
 from cityops.command import IncidentDeclared

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import CaseService
 from cityops.cases.intake.opening import Intake, NewCase, existing_case, intake
 from cityops.kit.bus import publish_all

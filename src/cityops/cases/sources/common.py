@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import CaseService
 from cityops.cases.intake import once
 from cityops.cases.intake.once import Opened, publish_after_response

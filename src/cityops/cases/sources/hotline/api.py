@@ -11,7 +11,7 @@ from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import STATUS_LABELS, Action, Status
 from cityops.cases.http.deps import Env

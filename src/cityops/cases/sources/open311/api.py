@@ -17,7 +17,7 @@ from starlette.responses import Response
 from cityops.auth.deps import principal_for
 from cityops.auth.principal import Principal
 from cityops.cases.access import CaseAccess
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.http.deps import Env
 from cityops.cases.models import CaseRecord
 from cityops.cases.repository import CaseRepository

@@ -15,7 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.principal import Principal
-from cityops.cases.env import CaseEnv
+from cityops.cases.flow.env import CaseEnv
 from cityops.cases.http.api import view_of
 from cityops.cases.http.deps import Creator, Env, OutputCrs, Reader
 from cityops.cases.http.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn, new_case

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,13 +20,11 @@ from cityops.kit.module import ExtensionPoint
 from cityops.kit.workcal import WorkCalendar, default_calendar
 from cityops.org.tree import OrgTreeCache
 
-if TYPE_CHECKING:
-    from cityops.cases.flow.service import CaseService
-
 Clock = Callable[[], datetime]
 #: Called for every timeline entry inside its transaction (e.g. to write outbox rows): what
 #: it adds commits with the step or not at all. A hook that raises refuses the step.
-TimelineHook = Callable[["CaseService", CaseRecord, CaseEvent], Awaitable[None]]
+#: The first argument is the `CaseService` of the step (typed loosely: the service imports this).
+TimelineHook = Callable[[Any, CaseRecord, CaseEvent], Awaitable[None]]
 #: Where modules plug their timeline hooks in (12345 callbacks, WeChat notices): by manifest.
 TIMELINE_HOOKS: ExtensionPoint[TimelineHook] = ExtensionPoint("cases.timeline_hooks")
 
