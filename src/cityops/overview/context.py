@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from cityops.cases.figures import AreaFigures, OpenRow, Performance, TodayRow
+from cityops.cases import AreaFigures, OpenRow, Performance, TodayRow
 from cityops.kit.scope import DataScope
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel
 from cityops.org.schemas import LEVEL_LABELS

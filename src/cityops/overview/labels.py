@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cityops.cases.catalog.codes import find_category
-from cityops.cases.catalog.shipped import LoopLevel, UnknownCategoryError
-from cityops.cases.flow.routing import LOOP_LABELS
-from cityops.cases.glossary import SOURCE_LABELS, STATUS_LABELS
+from cityops.cases import (
+    LOOP_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    LoopLevel,
+    UnknownCategoryError,
+    find_category,
+)
 
 
 class PartKey(StrEnum):
@@ -42,7 +46,7 @@ PART_TITLES: dict[PartKey, str] = {
 STATIC_PARTS = frozenset({PartKey.AREA, PartKey.POPULATION, PartKey.ECONOMY})
 
 
-LOOP_NAMES: dict[str, str] = {level.value: label for level, label in LOOP_LABELS.items()}
+LOOP_NAMES: dict[str, str] = dict(LOOP_LABELS)
 LOOP_SHORT: dict[str, str] = {
     LoopLevel.COMMUNITY: "小闭环",
     LoopLevel.MULTIGRID: "中闭环",

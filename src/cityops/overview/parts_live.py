@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cityops.cases.figures import OpenRow
-from cityops.cases.glossary import SOURCE_LABELS, STATUS_LABELS
+from cityops.cases import SOURCE_LABELS, STATUS_LABELS, OpenRow
 from cityops.org.models import OrgLevel
 from cityops.overview.context import CHILD_TITLES, SHANGHAI, Facts, PartContext
 from cityops.overview.labels import (

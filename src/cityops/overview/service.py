@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.figures import Area, AreaFigures, reader_key
+from cityops.cases import Area, AreaFigures, reader_key
 from cityops.kit.db import utcnow
 from cityops.kit.errors import NotFound, OutOfScope, ProblemError
 from cityops.org.repository import OrgRepository

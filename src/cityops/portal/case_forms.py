@@ -16,12 +16,20 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import FormData
 
 from cityops.auth.principal import Principal
-from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.flow.service import ActionInput, CaseService
-from cityops.cases.flow.table import ACTION_LABELS, MAIN_LINE, Action, Status, lookup
-from cityops.cases.http.deps import env_of
-from cityops.cases.http.schemas import ActionRequest
-from cityops.cases.models import CaseRecord
+from cityops.cases import (
+    ACTION_LABELS,
+    MAIN_LINE,
+    Action,
+    ActionInput,
+    ActionRequest,
+    Actor,
+    CaseAccess,
+    CaseRecord,
+    CaseService,
+    Status,
+    env_of,
+    lookup,
+)
 from cityops.config import Settings
 from cityops.kit.bus import publish_all
 from cityops.kit.db import unit_of_work

@@ -9,13 +9,18 @@ from fastapi import Request
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.catalog.shipped import LoopLevel
-from cityops.cases.flow.effects import divisions_of
-from cityops.cases.flow.service import CaseService
-from cityops.cases.flow.table import Action
-from cityops.cases.http.deps import env_of
-from cityops.cases.models import CaseExtension, CaseRecord, CaseTimer
+from cityops.cases import (
+    Action,
+    Actor,
+    CaseAccess,
+    CaseExtension,
+    CaseRecord,
+    CaseService,
+    CaseTimer,
+    LoopLevel,
+    divisions_of,
+    env_of,
+)
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import MAX_INT, sessionmaker_of
 from cityops.media.service import sha_of

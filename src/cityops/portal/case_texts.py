@@ -12,8 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from cityops.cases.flow.table import ACTION_LABELS
-from cityops.cases.glossary import LOOP_LABELS, STATUS_LABELS
+from cityops.cases import ACTION_LABELS, LOOP_LABELS, STATUS_LABELS
 from cityops.kit.errors import ProblemError
 
 URGENCY_LABELS: dict[str, str] = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
@@ -32,7 +31,7 @@ EVENT_LABELS: dict[str, str] = {
     "merged_in": "并入案件",
     "due_soon": "临期提醒",
     "overdue": "超期",
-    **{a.value: label for a, label in ACTION_LABELS.items()},
+    **ACTION_LABELS,
 }
 FIELD_LABELS: dict[str, str] = {
     "comment": "处理意见",

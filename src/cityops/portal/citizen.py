@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from cityops.cases.access import Actor, CaseAccess
+from cityops.cases import Actor, CaseAccess
 from cityops.config import Settings
 from cityops.kit.errors import ProblemError
 from cityops.kit.ratelimit import SlidingWindow

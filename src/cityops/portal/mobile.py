@@ -15,12 +15,7 @@ from starlette.responses import Response
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.access import CaseAccess
-from cityops.cases.filters import CaseFilter
-from cityops.cases.flow.service import CaseService
-from cityops.cases.flow.table import TRANSITIONS
-from cityops.cases.http.deps import env_of
-from cityops.cases.models import CaseRecord
+from cityops.cases import TRANSITIONS, CaseAccess, CaseFilter, CaseRecord, CaseService, env_of
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.portal.case_page import case_id_of, load_case_view

@@ -10,9 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from cityops.auth.principal import Principal
-from cityops.cases.access import CaseAccess
-from cityops.cases.flow.service import CaseService
-from cityops.cases.http.deps import env_of
+from cityops.cases import CaseAccess, CaseService, env_of
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.media.api import photo_response

@@ -16,8 +16,7 @@ from starlette.responses import Response
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.http.views import category_name
+from cityops.cases import Actor, CaseAccess, category_name
 from cityops.kit.errors import ProblemError
 from cityops.media.service import Uploader
 from cityops.portal.case_texts import problem_text

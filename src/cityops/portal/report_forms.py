@@ -14,14 +14,21 @@ from fastapi import Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from cityops.cases.access import Actor, CaseAccess
-from cityops.cases.catalog.codes import category_code, find_category
-from cityops.cases.catalog.shipped import Kind, UnknownCategoryError, shipped_catalog
-from cityops.cases.http.deps import env_of
-from cityops.cases.http.schemas import CaseCreate, new_case
-from cityops.cases.intake.once import open_case
-from cityops.cases.intake.opening import Intake
-from cityops.cases.models import CaseRecord
+from cityops.cases import (
+    Actor,
+    CaseAccess,
+    CaseCreate,
+    CaseRecord,
+    Intake,
+    Kind,
+    UnknownCategoryError,
+    category_code,
+    env_of,
+    find_category,
+    new_case,
+    open_case,
+    shipped_catalog,
+)
 from cityops.kit.bus import publish_all
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError

@@ -10,13 +10,19 @@ from starlette.responses import Response
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.cases import glossary
-from cityops.cases.access import CaseAccess
-from cityops.cases.catalog.shipped import LoopLevel
-from cityops.cases.flow.service import CaseService
-from cityops.cases.flow.table import ACTION_LABELS, Action, Status
-from cityops.cases.http.deps import env_of
-from cityops.cases.intake.opening import Source
+from cityops.cases import (
+    ACTION_LABELS,
+    LOOP_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    Action,
+    CaseAccess,
+    CaseService,
+    LoopLevel,
+    Source,
+    Status,
+    env_of,
+)
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.portal.case_forms import perform
@@ -52,9 +58,9 @@ def respond(request: Request, template: str, page: Any, context: dict[str, Any])
 
 def _options() -> dict[str, list[tuple[str, str]]]:
     return {
-        "statuses": [(s.value, glossary.STATUS_LABELS[s.value]) for s in Status],
-        "sources": [(s.value, glossary.SOURCE_LABELS[s.value]) for s in Source],
-        "loops": [(lv.value, glossary.LOOP_LABELS[lv.value]) for lv in LoopLevel],
+        "statuses": [(s.value, STATUS_LABELS[s.value]) for s in Status],
+        "sources": [(s.value, SOURCE_LABELS[s.value]) for s in Source],
+        "loops": [(lv.value, LOOP_LABELS[lv.value]) for lv in LoopLevel],
     }
 
 

@@ -11,13 +11,19 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from cityops.cases import glossary
-from cityops.cases.catalog.shipped import LoopLevel
-from cityops.cases.filters import CaseFilter
-from cityops.cases.flow.table import Status
-from cityops.cases.http.views import category_name
-from cityops.cases.intake.opening import Source
-from cityops.cases.models import CaseEvent, CaseRecord, CaseTimer
+from cityops.cases import (
+    LOOP_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    CaseEvent,
+    CaseFilter,
+    CaseRecord,
+    CaseTimer,
+    LoopLevel,
+    Source,
+    Status,
+    category_name,
+)
 from cityops.kit.scope import DataScope
 from cityops.kit.workcal import SHANGHAI
 from cityops.media.service import sha_of
@@ -214,12 +220,12 @@ def case_row(
         category=category_name(case.category),
         text=case.text if len(case.text) <= 60 else case.text[:60] + "…",
         place=place_name(case, tree),
-        loop=t.label(glossary.LOOP_LABELS, case.loop_level),
+        loop=t.label(LOOP_LABELS, case.loop_level),
         status=case.status,
-        status_label=t.label(glossary.STATUS_LABELS, case.status),
+        status_label=t.label(STATUS_LABELS, case.status),
         urgency=case.urgency,
         urgency_label=t.label(t.URGENCY_LABELS, case.urgency),
-        source_label=t.label(glossary.SOURCE_LABELS, case.source),
+        source_label=t.label(SOURCE_LABELS, case.source),
         created=local(case.created_at),
         marks=case_marks(case, timers, now),
     )
@@ -251,7 +257,7 @@ def _notes(detail: Mapping[str, Any], tree: OrgTree, departments: Mapping[int, s
     if "to_level" in detail:
         owner = tree.get(str(detail.get("to_owner", "")))
         where = owner.name if owner else detail.get("to_owner", "")
-        notes.append(f"转至{t.label(glossary.LOOP_LABELS, str(detail['to_level']))}：{where}")
+        notes.append(f"转至{t.label(LOOP_LABELS, str(detail['to_level']))}：{where}")
     if detail.get("automatic"):
         notes.append("系统自动")
     for key, text in (("parent_id", "并入主案件"), ("child_id", "并入的案件")):
@@ -277,8 +283,8 @@ def timeline_rows(
     """A case's timeline, oldest first."""
     rows: list[TimelineRow] = []
     for event in events:
-        before = t.label(glossary.STATUS_LABELS, event.from_status) if event.from_status else ""
-        after = t.label(glossary.STATUS_LABELS, event.to_status)
+        before = t.label(STATUS_LABELS, event.from_status) if event.from_status else ""
+        after = t.label(STATUS_LABELS, event.to_status)
         org = tree.get(event.actor_org) if event.actor_org else None
         detail = event.detail or {}
         photos = detail.get("photos", [])

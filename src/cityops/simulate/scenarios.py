@@ -199,7 +199,7 @@ class ReportMaker:
         return category, f"网格巡查发现：{spot}{self._finding(category)}。"
 
     def _finding(self, category: str) -> str:
-        from cityops.cases.catalog.codes import find_category
+        from cityops.cases import find_category
 
         found = find_category(category)
         if found.major is not None and category.startswith("component:"):
