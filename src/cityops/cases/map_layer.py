@@ -2,9 +2,8 @@
 
 It reads `case_record` through the cases module's own visibility rule (`CaseAccess`: the
 owner code in the caller's scope, narrowed for department handlers and system clients) and
-needs `case.read`. Cases own it (geo must not depend on cases) and register it through the
-public `cityops.geo.layers.registry`, like any module's layer; `create_app` calls
-`register_case_layer()`.
+needs `case.read`. Cases own it (geo must not depend on cases) and name it in their manifest
+(`map_layers`), like any module's layer; the app puts it in geo's registry.
 
 Tiles carry no case text or reporter data: the id as `code`, a short name, category, status,
 urgency and the overdue flag. The data version is the newest case id plus a 15-second time

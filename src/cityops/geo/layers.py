@@ -8,10 +8,11 @@ its data does, and its `scope_key` must differ whenever two callers may see diff
 
 Adding a layer from another module (IoT devices, cameras, field resources …) — subclass
 `BaseLayer`, query your own tables through your repository with the caller's scope, and
-register the instance once, at import of a module the app imports at startup::
+name the instance in your module's manifest (`map_layers`); the app puts it in the
+registry when it is built::
 
     from shapely import points
-    from cityops.geo.layers import BaseLayer, FeatureBatch, GeometryKind, registry
+    from cityops.geo.layers import BaseLayer, FeatureBatch, GeometryKind
 
     class DeviceLayer(BaseLayer):
         name = "devices"                      # [a-z][a-z0-9_]*, the URL segment
@@ -32,7 +33,7 @@ register the instance once, at import of a module the app imports at startup::
                 [{"code": r.code, "name": r.name, "status": r.status} for r in rows],
             )
 
-    registry.register(DeviceLayer())
+    LAYER = DeviceLayer()   # module.py: Module(..., map_layers=("cityops.iot.layers:LAYER",))
 
 Every feature should carry `code` and `name` properties: the embeddable map reports them on a
 click and highlights by `code`.

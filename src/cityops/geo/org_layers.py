@@ -34,7 +34,6 @@ from cityops.geo.layers import (
     GeometryKind,
     LayerContext,
     StyleLayer,
-    registry,
 )
 from cityops.kit.scope import DataScope
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel, OrgUnit
@@ -434,9 +433,3 @@ BUILTIN_LAYERS = (
     GridsLayer(),
 )
 
-
-def register_builtin_layers() -> None:
-    """Put the division layers in the registry (idempotent)."""
-    for layer in BUILTIN_LAYERS:
-        if layer.name not in registry:
-            registry.register(layer)

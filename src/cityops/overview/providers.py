@@ -1,8 +1,9 @@
 """How a module that lands later fills its part of the overview (video R4, IoT R6, command R9).
 
-A module registers a `PartProvider` for a part once, at import time, like a map layer:
+A module names a `PartProvider` in its manifest (`overview_parts`), like a map layer, and the
+app registers it when it is built:
 
-    from cityops.overview.providers import AreaQuery, register
+    from cityops.overview.providers import AreaQuery
 
     class CameraCounts:
         part = "video"
@@ -15,7 +16,7 @@ A module registers a `PartProvider` for a part once, at import time, like a map 
                 "tiles": [{"label": "在线摄像机", "value": cameras.online, "unit": "路"}],
             }
 
-    register(CameraCounts())
+    PART = CameraCounts()   # module.py: Module(..., overview_parts=("cityops.video.parts:PART",))
 
 The part then carries the provider's data under `data.provided` beside what the cases tell
 (the page shows `provided.tiles`: label, value, unit, digits), its module leaves `missing`, and
