@@ -122,7 +122,10 @@ async def postgis_rate(grids: list[str], lon: np.ndarray, lat: np.ndarray) -> fl
             try:
                 await conn.execute("CREATE EXTENSION postgis")
             except asyncpg.PostgresError as exc:
-                return f"PostGIS is not installed ({exc}): run bench/ensure_tools.sh"
+                return (
+                    f"CREATE EXTENSION postgis failed: {str(exc).splitlines()[0]} "
+                    "(bench/ensure_tools.sh installs PostGIS)"
+                )
             await conn.execute("CREATE TABLE grids (id int, geom geometry(Geometry, 4326))")
             await conn.executemany(
                 "INSERT INTO grids VALUES ($1, ST_SetSRID(ST_GeomFromGeoJSON($2), 4326))",

@@ -165,7 +165,10 @@ async def postgis(ctx: LayerContext, work: list[Job]) -> AsyncIterator[Run | str
             try:
                 await conn.execute("CREATE EXTENSION postgis")
             except asyncpg.PostgresError as exc:
-                yield f"PostGIS is not installed ({exc}): run bench/ensure_tools.sh"
+                yield (
+                    f"CREATE EXTENSION postgis failed: {str(exc).splitlines()[0]} "
+                    "(bench/ensure_tools.sh installs PostGIS)"
+                )
                 return
             for layer in LAYERS:
                 await load_layer(conn, layer.name, _rows(tables, layer.name))
