@@ -15,10 +15,15 @@ SIDES = ("base", "new")
 
 
 def run_order(rounds: int) -> list[str]:
-    """The sides in the order they run: base, new, base, new, … (`rounds` of each)."""
+    """The sides in the order they run, one of each per round, the pair swapped every round.
+
+    base new | new base | base new …: each side runs first as often as the other (±1), so
+    neither always inherits what the other left behind (PostgreSQL's background work, a warm
+    or cold machine).
+    """
     if rounds < 1:
         raise ValueError("at least one round")
-    return [side for _ in range(rounds) for side in SIDES]
+    return [side for n in range(rounds) for side in (SIDES if n % 2 == 0 else SIDES[::-1])]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,10 @@ by its own code (`cityops demo --no-serve`, as bench_cases.py). Then, `--rounds`
 and new in turn: a fresh `cityops serve --workers N` on that side's database, the same warm-up,
 POST /api/v1/cases as the 12345 system for `--duration` s, then those cases driven along the
 main line for `--duration` s (cases_http.HttpBench.measure, the very code of bench_cases.py),
-the database checked against wrk, the server stopped. Same wrk settings, reports, seeds and
-data key on both sides; only one cityops server runs at a time.
+the database checked against wrk, the server stopped. The order swaps every round (base new,
+new base, base new, …) and every run starts after its database is vacuumed and analysed and
+PostgreSQL checkpointed. Same wrk settings, reports, seeds and data key on both sides; only
+one cityops server runs at a time.
 
 Verdict per phase: median requests/s of the new code over the base's median; at least 0.95
 (within 5 %, or faster) passes. Exit status: 0 pass, 1 the new code is more than 5 % slower,
@@ -213,10 +215,27 @@ def show(side: Side, rnd: int, run: Any) -> None:
     )
 
 
+async def quiesce(url: str) -> None:
+    """Vacuum and analyse a side's database, then checkpoint the server.
+
+    Done before every run of either side, so no run pays for the dirty buffers or the
+    autovacuum work that the run before it (of the other side) left behind.
+    """
+    import asyncpg  # type: ignore[import-untyped]
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 def run_rounds(sides: dict[str, Side], opts: Any, reports_file: Path) -> None:
-    """Base, new, base, new, …: one server at a time."""
+    """One run of each side per round (see `run_order`): one server at a time."""
     for n, name in enumerate(run_order(opts.rounds)):
         side, rnd = sides[name], n // 2 + 1
+        asyncio.run(quiesce(side.url))
         for run in measure(side, rnd, opts, reports_file):
             side.runs.append(run)
             show(side, rnd, run)
@@ -321,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cityops-ab-"))
     try:
         return compare_commits(opts, workdir)
+    except SystemExit as stop:  # raised with a message: a setup step refused or failed
+        if isinstance(stop.code, int):
+            raise
+        print(f"FAILED: {stop.code}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 2
     finally:
         if opts.keep:
             print(f"kept {workdir}")

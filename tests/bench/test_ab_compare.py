@@ -6,8 +6,9 @@ import pytest
 from bench.ab_compare import compare, run_order
 
 
-def test_the_sides_alternate_base_first() -> None:
-    assert run_order(3) == ["base", "new", "base", "new", "base", "new"]
+def test_each_round_runs_both_sides_and_neither_always_goes_first() -> None:
+    assert run_order(3) == ["base", "new", "new", "base", "base", "new"]
+    assert run_order(4).count("base") == 4
 
 
 def test_the_medians_are_compared_not_the_best_rounds() -> None:
