@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,8 @@ from cases_workload import DATA_KEY, grid_shapes, reports, sample_points, usable
 
 REPO = BENCH_DIR.parent
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+#: Above this share of the machine taken by other processes during a run, warn.
+BUSY = 0.10
 PHASES = {"create": "POST /api/v1/cases", "act": "POST /api/v1/cases/{id}/actions/{action}"}
 
 
@@ -82,6 +85,16 @@ class Side:
     def rates(self, phase: str) -> list[float]:
         """Requests per second of each round of a phase."""
         return [r.wrk.requests_per_s for r in self.runs if r.phase == phase]
+
+    def cpu_ms(self, phase: str) -> float:
+        """Median over the rounds of a phase: CPU ms per request, the server and PostgreSQL's."""
+        return statistics.median(cpu_per_request(r) for r in self.runs if r.phase == phase)
+
+
+def cpu_per_request(run: Any) -> float:
+    """CPU milliseconds that one request of a run took from the server and PostgreSQL."""
+    seconds = run.cpu.seconds
+    return 1000 * (seconds["server"] + seconds["postgres"]) / max(run.wrk.requests, 1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -209,7 +222,8 @@ def show(side: Side, rnd: int, run: Any) -> None:
     problems = flaws(run)
     print(
         f"  round {rnd} {side.name:<4} {run.phase:<6} {w.requests_per_s:>8,.1f} req/s  "
-        f"p50 {w.p50_ms} ms  p99 {w.p99_ms} ms"
+        f"p50 {w.p50_ms} ms  p99 {w.p99_ms} ms  CPU {cpu_per_request(run):.2f} ms/req "
+        f"(server + PostgreSQL); others took {run.cpu.other:.0%} of the machine"
         + (f"  INVALID: {'; '.join(problems)}" if problems else ""),
         flush=True,
     )
@@ -263,6 +277,7 @@ def record(
                 "new_median": c.new_median,
                 "ratio": round(c.ratio, 4),
                 "acceptable": c.acceptable,
+                "cpu_ms_per_request": {n: side.cpu_ms(phase) for n, side in sides.items()},
             }
             for phase, c in found.items()
         },
@@ -317,6 +332,19 @@ def compare_commits(opts: Any, workdir: Path) -> int:
     print(f"\nA/B, HTTP on PostgreSQL: base {base_commit[:10]} against new")
     for phase, comparison in found.items():
         print("  " + comparison.summary(f"{phase} ({PHASES[phase]})"))
+        base_cpu, new_cpu = sides["base"].cpu_ms(phase), sides["new"].cpu_ms(phase)
+        print(
+            f"    for information, median CPU ms per request (server + PostgreSQL; steadier "
+            f"than req/s on a shared machine): base {base_cpu:.2f}, new {new_cpu:.2f} "
+            f"(new/base {new_cpu / base_cpu:.3f})"
+        )
+    busiest = max(run.cpu.other for side in sides.values() for run in side.runs)
+    if busiest > BUSY:
+        print(
+            f"  WARNING: other work took up to {busiest:.0%} of the machine during a run: "
+            f"on a machine this busy the rounds differ by far more than {TOLERANCE:.0%}, "
+            "so the verdict says little; run on a quiet machine"
+        )
     invalid = [run for side in sides.values() for run in side.runs if flaws(run)]
     meta = {"base": {"ref": opts.base, "commit": base_commit}, "new": new_state}
     RESULTS_DIR.mkdir(exist_ok=True)
