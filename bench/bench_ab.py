@@ -38,18 +38,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ab_code import REPO, base_worktree, check_code, dependencies, git, side_env
 from ab_compare import TOLERANCE, Comparison, compare, run_order
 from bench_foundation import (
-    BENCH_DIR,
     RESULTS_DIR,
     WRK_INSTALL_HINT,
     Server,
@@ -58,7 +56,6 @@ from bench_foundation import (
 )
 from cases_workload import DATA_KEY, grid_shapes, reports, sample_points, usable_categories
 
-REPO = BENCH_DIR.parent
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 #: Above this share of the machine taken by other processes during a run, warn.
 BUSY = 0.10
@@ -80,7 +77,7 @@ class Side:
     @property
     def env(self) -> dict[str, str]:
         """What every cityops process of this side gets on top of the benchmark's environment."""
-        return {"PYTHONPATH": str(self.src)}
+        return side_env(self.src)
 
     def rates(self, phase: str) -> list[float]:
         """Requests per second of each round of a phase."""
@@ -115,55 +112,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not (1 <= opts.threads <= opts.connections <= 512):
         parser.error("--threads in 1..connections, --connections up to 512")
     return opts
-
-
-def git(*args: str, cwd: Path = REPO) -> str:
-    """Run git in the repository; its output."""
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout.strip()
-
-
-@contextmanager
-def base_worktree(ref: str, parent: Path) -> Iterator[Path]:
-    """A detached git worktree of `ref` under `parent`, removed afterwards."""
-    commit = git("rev-parse", "--verify", f"{ref}^{{commit}}")
-    path = parent / f"base-{commit[:10]}"
-    git("worktree", "add", "--detach", "--quiet", str(path), commit)
-    try:
-        yield path
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=REPO, check=False)
-
-
-def dependencies(root: Path) -> list[str]:
-    """The pinned runtime dependencies of a checkout's pyproject.toml."""
-    with (root / "pyproject.toml").open("rb") as f:
-        return sorted(tomllib.load(f)["project"].get("dependencies", []))
-
-
-def imported_cityops(side: Side) -> Path:
-    """Where this side's interpreter imports cityops from (as its server will)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYOPS_")} | side.env
-    done = subprocess.run(
-        [sys.executable, "-c", "import cityops; print(cityops.__file__)"],
-        cwd=side.workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip()).resolve()
-
-
-def check_code(side: Side) -> None:
-    """Stop unless the side's processes import cityops from the side's own `src`."""
-    found = imported_cityops(side)
-    expected = (side.src / "cityops" / "__init__.py").resolve()
-    print(f"  {side.name}: cityops imported from {found}", flush=True)
-    if found != expected:
-        raise SystemExit(f"{side.name} would run {found}, not {expected}: the comparison is void")
 
 
 def prepare(side: Side) -> None:
@@ -294,49 +242,50 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def compare_commits(opts: Any, workdir: Path) -> int:
-    """Prepare both sides, run the rounds, print and record the verdict; the exit status."""
+def announce(opts: Any, base_src: Path) -> tuple[str, dict[str, Any]]:
+    """Print what is compared; the base commit and the state of the current checkout."""
+    base_commit = git("rev-parse", "HEAD", cwd=base_src)
+    new_state = source_state()
+    print(
+        f"base {base_commit[:10]} ({opts.base}) in a temporary worktree; new: this checkout "
+        f"{new_state.get('commit', '?')[:10]}"
+        f"{' with uncommitted changes' if new_state.get('uncommitted_changes') else ''}",
+        flush=True,
+    )
+    if dependencies(base_src.parent) != dependencies(REPO):
+        print("  WARNING: the base pins other dependencies; both run on .venv's", flush=True)
+    return base_commit, new_state
+
+
+def make_sides(opts: Any, base_src: Path, workdir: Path, stack: ExitStack) -> dict[str, Side]:
+    """Both sides checked, each with its own database prepared by its own code."""
     suffix = f"{os.getpid()}_{int(time.time()) % 100_000}"
-    with ExitStack() as stack:
-        base_src = stack.enter_context(base_worktree(opts.base, workdir)) / "src"
-        base_commit = git("rev-parse", "HEAD", cwd=base_src)
-        new_state = source_state()
-        print(
-            f"base {base_commit[:10]} ({opts.base}) in a temporary worktree; new: this checkout "
-            f"{new_state.get('commit', '?')[:10]}"
-            f"{' with uncommitted changes' if new_state.get('uncommitted_changes') else ''}",
-            flush=True,
+    sides = {
+        name: Side(
+            name, src, f"{opts.pg_server.rstrip('/')}/cityops_ab_{name}_{suffix}", workdir / name
         )
-        if dependencies(base_src.parent) != dependencies(REPO):
-            print("  WARNING: the base pins other dependencies; both run on .venv's", flush=True)
-        sides: dict[str, Side] = {}
-        for name, src in (("base", base_src), ("new", REPO / "src")):
-            url = f"{opts.pg_server.rstrip('/')}/cityops_ab_{name}_{suffix}"
-            side = Side(name, src, url, workdir / name)
-            side.workdir.mkdir()
-            check_code(side)
-            stack.enter_context(database(url, side.workdir))
-            print(f"  {name}: migrating and seeding with its own code …", flush=True)
-            prepare(side)
-            sides[name] = side
-        reports_file = workdir / "reports.txt"
-        write_workload(list(sides.values()), reports_file)
-        print(
-            f"{opts.rounds} rounds per side, alternating; {opts.workers} worker(s); wrk "
-            f"-t{opts.threads} -c{opts.connections}, {opts.duration:g} s per phase after "
-            f"{opts.http_warmup:g} s of warm-up",
-            flush=True,
-        )
-        run_rounds(sides, opts, reports_file)
+        for name, src in (("base", base_src), ("new", REPO / "src"))
+    }
+    for side in sides.values():
+        side.workdir.mkdir()
+        check_code(side.name, side.src, side.workdir)
+    for side in sides.values():
+        stack.enter_context(database(side.url, side.workdir))
+        print(f"  {side.name}: migrating and seeding with its own code …", flush=True)
+        prepare(side)
+    return sides
+
+
+def conclude(sides: dict[str, Side], base_commit: str, meta: dict[str, Any], opts: Any) -> int:
+    """Print and record the verdict; the exit status."""
     found = verdicts(sides)
     print(f"\nA/B, HTTP on PostgreSQL: base {base_commit[:10]} against new")
     for phase, comparison in found.items():
         print("  " + comparison.summary(f"{phase} ({PHASES[phase]})"))
         base_cpu, new_cpu = sides["base"].cpu_ms(phase), sides["new"].cpu_ms(phase)
         print(
-            f"    for information, median CPU ms per request (server + PostgreSQL; steadier "
-            f"than req/s on a shared machine): base {base_cpu:.2f}, new {new_cpu:.2f} "
-            f"(new/base {new_cpu / base_cpu:.3f})"
+            f"    for information, median CPU ms per request (server + PostgreSQL): "
+            f"base {base_cpu:.2f}, new {new_cpu:.2f} (new/base {new_cpu / base_cpu:.3f})"
         )
     busiest = max(run.cpu.other for side in sides.values() for run in side.runs)
     if busiest > BUSY:
@@ -346,7 +295,6 @@ def compare_commits(opts: Any, workdir: Path) -> int:
             "so the verdict says little; run on a quiet machine"
         )
     invalid = [run for side in sides.values() for run in side.runs if flaws(run)]
-    meta = {"base": {"ref": opts.base, "commit": base_commit}, "new": new_state}
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / "ab.json"
     out.write_text(json.dumps(record(sides, found, opts, meta), indent=2, default=str) + "\n")
@@ -355,6 +303,25 @@ def compare_commits(opts: Any, workdir: Path) -> int:
         print(f"FAILED: {len(invalid)} run(s) answered errors; the figures do not count")
         return 2
     return 0 if all(c.acceptable for c in found.values()) else 1
+
+
+def compare_commits(opts: Any, workdir: Path) -> int:
+    """Prepare both sides, run the rounds, print and record the verdict; the exit status."""
+    with ExitStack() as stack:
+        base_src = stack.enter_context(base_worktree(opts.base, workdir)) / "src"
+        base_commit, new_state = announce(opts, base_src)
+        sides = make_sides(opts, base_src, workdir, stack)
+        reports_file = workdir / "reports.txt"
+        write_workload(list(sides.values()), reports_file)
+        print(
+            f"{opts.rounds} rounds per side, alternating; {opts.workers} worker(s); wrk "
+            f"-t{opts.threads} -c{opts.connections}, {opts.duration:g} s per phase after "
+            f"{opts.http_warmup:g} s of warm-up",
+            flush=True,
+        )
+        run_rounds(sides, opts, reports_file)
+    meta = {"base": {"ref": opts.base, "commit": base_commit}, "new": new_state}
+    return conclude(sides, base_commit, meta, opts)
 
 
 def main(argv: list[str] | None = None) -> int:
