@@ -36,7 +36,15 @@ pytest: install web
 
 test: lint typecheck pytest
 
-bench: install
+# Benchmarks: the anchors' Python packages (the `bench` extras) into .venv, then wrk, PostGIS and
+# Chromium from Debian when missing (bench/ensure_tools.sh), then every benchmark in turn.
+BENCH_EXTRAS := $(VENV)/.bench-extras
+$(BENCH_EXTRAS): pyproject.toml | $(BIN)/cityops
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+bench: install web $(BENCH_EXTRAS)
+	bench/ensure_tools.sh
 	$(BIN)/python bench/run_all.py
 
 clean:

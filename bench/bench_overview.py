@@ -151,13 +151,16 @@ def page_load(base: str, loads: int) -> dict[str, float]:
 
 
 def main() -> int:
-    """Run the benchmark; exit 1 when a goal is missed."""
+    """Run the benchmark; exit 1 when a goal is missed, 2 when Chromium is missing."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=500_000)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--loads", type=int, default=7)
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium not found at {CHROMIUM}: run bench/ensure_tools.sh", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="cityops-bench-overview-") as tmp:
         workdir = Path(tmp)
         url = f"sqlite+aiosqlite:///{workdir}/cityops.db"

@@ -84,10 +84,15 @@ def _post(port: int, path: str, body: dict[str, Any], token: str | None = None) 
     return _json(reply.body)
 
 
-def prepare(backend: str, url: str, workdir: Path, data_key: str) -> HttpSetup:
-    """Migrate, seed and open the demo accounts (`cityops demo --no-serve`)."""
+def prepare(
+    backend: str, url: str, workdir: Path, data_key: str, extra_env: dict[str, str] | None = None
+) -> HttpSetup:
+    """Migrate, seed and open the demo accounts (`cityops demo --no-serve`).
+
+    `extra_env` goes to every cityops process of this setup (bench_ab.py: which code runs).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYOPS_")}
-    env |= {"CITYOPS_DATABASE_URL": url, "CITYOPS_DATA_KEY": data_key}
+    env |= {"CITYOPS_DATABASE_URL": url, "CITYOPS_DATA_KEY": data_key} | (extra_env or {})
     cityops = cityops_command()
     done = subprocess.run(
         [cityops, "demo", "--no-serve"],

@@ -87,6 +87,9 @@ def engine_table(results: dict[str, Any]) -> tuple[list[str], list[dict[str, Any
         name = NAMES[backend]
         engine, spiff = found["engine"], found["spiff"]
         lines.append(_row(f"SpiffWorkflow persisted, {name}", spiff))
+        lines.append(
+            f"  (Spiff's serialised workflow of one case: {spiff.state_bytes:,} bytes of JSON)"
+        )
         lines.append(_row(f"cityops service layer, {name}", engine))
         vs_stored = _ratios(engine, spiff)
         lines.append(_ratio_line("  ratio service / Spiff persisted", vs_stored, "(both durable)"))
@@ -214,6 +217,10 @@ def render(
     ]
     lines = [*engine_lines, "", *http_lines, "", *(f"* {n}" for n in notes)]
     engine_met = core_record["meets_goal"] if core_record else None
+    # The goals this run set out to measure; one that could not be measured is not met.
+    judged = [engine_met] if not opts.no_engine else []
+    if not opts.no_http and "postgresql" in opts.backends:
+        judged.append(http_met)
     summary = {
         "settings": {k: v for k, v in vars(opts).items() if k != "wrk"},
         "spiffworkflow_version": spiff_version,
@@ -224,7 +231,7 @@ def render(
             "engine_vs_spiff_in_memory": {"target": ENGINE_GOAL, "met": engine_met},
             "http_cases_per_s_postgresql": {"target": HTTP_GOAL, "met": http_met},
         },
-        "all_goals_met": bool(engine_met) and bool(http_met),
+        "all_goals_met": bool(judged) and all(met is True for met in judged),
         "notes": notes,
     }
     return "\n".join(lines), summary

@@ -1,4 +1,9 @@
-"""Run every benchmark in turn (each prints its own table and ratios); `make bench` calls this."""
+"""Run every benchmark in turn (each prints its own table and ratios); `make bench` calls this.
+
+Each script exits 0 when its goals are met, 1 when a goal is missed and 2 when it could not run
+(a missing anchor or tool is a failure, never a silent skip). This runner goes on after a
+failure, lists every script that did not exit 0 with its status, and exits with the highest.
+"""
 
 from __future__ import annotations
 
@@ -19,19 +24,32 @@ BENCHMARKS: list[list[str]] = [
     ["bench_overview.py"],
     ["bench_overview.py", "--pg"],
 ]
+MEANING = {1: "a goal missed", 2: "could not run"}
+
+
+def verdict(statuses: dict[str, int]) -> tuple[int, list[str]]:
+    """The runner's exit status (the highest of the scripts') and a line per script not at 0."""
+    lines = [
+        f"  {name}: exit {code} ({MEANING.get(code, 'failed')})"
+        for name, code in statuses.items()
+        if code != 0
+    ]
+    worst = max(statuses.values(), default=0)
+    return (worst if worst > 0 else (1 if worst < 0 else 0)), lines
 
 
 def main() -> int:
-    """Run each benchmark; return non-zero if any failed to run."""
-    failed = []
+    """Run each benchmark; non-zero when any of them did not exit 0."""
+    statuses: dict[str, int] = {}
     for script, *args in BENCHMARKS:
-        print(f"\n===== {script} {' '.join(args)}", flush=True)
+        name = " ".join([script, *args])
+        print(f"\n===== {name}", flush=True)
         done = subprocess.run([sys.executable, str(HERE / script), *args], check=False)
-        if done.returncode not in (0, 1):  # 1: ran, but a goal was missed
-            failed.append(script)
-    if failed:
-        print(f"\nfailed to run: {', '.join(failed)}")
-    return 1 if failed else 0
+        statuses[name] = done.returncode
+    status, lines = verdict(statuses)
+    print("\n===== all benchmarks: " + ("goals met" if status == 0 else "FAILED"))
+    print("\n".join(lines))
+    return status
 
 
 if __name__ == "__main__":
