@@ -3,23 +3,28 @@
 An address such as 上海市松江区九亭镇九亭家园社区居委会涞亭南路123弄45号301室 is read in
 three steps:
 
-1. **Normalise** (`normalise`): NFKC folds full-width digits, letters and punctuation to their
-   half-width forms; spaces, punctuation and brackets are dropped; ``#`` is read as 号, a
-   trailing ``45-301`` as 45号301室, Chinese numerals in front of 号, 组, 弄, 幢, 室… become
-   digits (三号 → 3号, 第十二组 → 12组), and ASCII letters are upper-cased.
-2. **Names** (`NameMatcher`): one Aho-Corasick automaton over every name of the gazetteer:
+1. **Normalise** (`normalise`): traditional characters become simplified (OpenCC t2s); NFKC
+   folds full-width digits, letters and punctuation to their half-width forms; spaces,
+   punctuation and brackets are dropped; ``#`` is read as 号, a trailing ``45-301`` as
+   45号301室, Chinese numerals in front of 号, 组, 弄, 幢, 室… become digits (三号 → 3号,
+   第十二组 → 12组), and ASCII letters are upper-cased.
+2. **Names** (`NameMatcher`): one Aho-Corasick automaton over every name the parser knows:
    上海市, the district, its township-level units and its communities, each under its official
-   name and the forms derived from it by rule (`unit_aliases`, `community_aliases`). Hits are
-   taken leftmost-longest, so 西新桥 wins over 新桥 and 佘山度假区 over 佘山. A short form right
-   before a road suffix is part of a road name, not a division: 中山 in 中山中路, 涞亭 in
-   涞亭南路, 九亭 in 九亭大街.
-3. **Resolve** (`AddressParser._resolve`): the unit is the first unit named; a short name
-   that is both a unit and a community (泖港, 九里亭) is the unit unless a unit came before it.
-   Communities are narrowed by the unit, then by the village form (N组 favours 村委会). A
-   reading picked by context is noted and the others are listed as alternatives; what stays
-   ambiguous is not picked at all. A community whose unit differs from the named unit is
-   dropped with a note. Every such step multiplies `ParsedAddress.factor`, which the geocoder
-   turns into a confidence.
+   name and the forms derived from it by rule (`unit_aliases`, `community_aliases`); towns
+   merged into our units (五厍镇); and the names it must not read as ours: Shanghai's other
+   districts, every township of them and of the neighbouring counties, those counties, their
+   cities and provinces (`cityops.geo.address_names`). Hits are taken leftmost-longest, so 西新桥
+   wins over 新桥 and 佘山度假区 over 佘山. A short form right before a road suffix is part of a
+   road name, not a division: 中山 in 中山中路, 涞亭 in 涞亭南路, 九亭 in 九亭大街. A stem in
+   front of a division suffix (镇, 街道, 社区, 村…) that no name matched is matched by sound,
+   one character off at most (`cityops.geo.address_variants`): 石胡荡镇 → 石湖荡镇.
+3. **Resolve** (`cityops.geo.address_resolve`): an address outside the district stops there;
+   the unit is the first unit (or former town) named; a short name that is both a unit and a
+   community (泖港, 九里亭) is the unit unless a unit came before it. Communities are narrowed
+   by the unit (or found under the unit they were split from), then by the village form (N组
+   favours 村委会). A reading picked by context is noted and the others are listed as
+   alternatives; what stays ambiguous is not picked at all (`ambiguous`). Every such step
+   multiplies `ParsedAddress.factor`, which the geocoder turns into a confidence.
 
 The rest of the text (everything outside the division names) gives the road
 (…路/街/公路/大道/巷, or a named 弄 such as 黑鱼弄), 弄, 支弄, 号, 幢/栋/号楼, 室 and 组.
@@ -30,10 +35,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 import ahocorasick
+
+from cityops.geo import address_names
+from cityops.geo.address_resolve import PROVINCE, Resolver
+from cityops.geo.address_variants import SoundMatcher, to_simplified
 
 #: The other districts of Shanghai: an address naming one of them is outside our gazetteer.
 SHANGHAI_DISTRICTS = (
@@ -54,7 +61,6 @@ SHANGHAI_DISTRICTS = (
     "奉贤区",
     "崇明区",
 )
-PROVINCE = "上海市"
 
 #: Other names of the development zones, in public use beside the division name.
 ZONE_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -94,104 +100,33 @@ _DETAIL_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("room", re.compile(rf"{_ID}室")),
 )
 _TRAILING_ID = re.compile(rf"{_ID}$")
+#: Suffixes after which an unmatched stem is matched by sound: a unit's, a community's.
+_UNIT_SUFFIX = re.compile(r"街道|镇|乡")
+_COMMUNITY_SUFFIX = re.compile(r"社区|居委|村委|村(?!民小组)")
 
+from cityops.geo.address_model import (  # noqa: E402  (re-exported: the parser's types)
+    FORM_FACTOR,
+    Alias,
+    Division,
+    Form,
+    Hit,
+    Kind,
+    Named,
+    ParsedAddress,
+)
 
-class Kind(StrEnum):
-    """What a name in the gazetteer denotes."""
-
-    PROVINCE = "province"
-    DISTRICT = "district"
-    FOREIGN = "foreign_district"  # another district of Shanghai
-    UNIT = "unit"
-    COMMUNITY = "community"
-
-
-class Form(StrEnum):
-    """How a name was written; shorter forms are weaker evidence."""
-
-    OFFICIAL = "official"  # the official name: 九亭镇, 张泾社区居委会
-    SUFFIXED = "suffixed"  # another standard suffix: 张泾社区, 张泾居委会, 焦家村
-    BARE = "bare"  # the stem alone: 九亭, 张泾
-    WEAK = "weak"  # a village's stem without 村 (焦家): only read as such inside its unit
-
-
-#: Confidence factor per form of the name that placed the address.
-FORM_FACTOR = {Form.OFFICIAL: 1.0, Form.SUFFIXED: 1.0, Form.BARE: 0.95, Form.WEAK: 0.85}
-
-
-@dataclass(frozen=True, slots=True)
-class Division:
-    """A district, township-level unit or community known to the gazetteer."""
-
-    code: str
-    name: str
-    kind: Kind
-    parent_code: str | None = None
-    village: bool = False  # a village committee (村委会)
-    virtual: bool = False  # a zone's virtual community (虚拟社区)
-
-
-@dataclass(frozen=True, slots=True)
-class Alias:
-    """One written form of a division's name."""
-
-    key: str
-    kind: Kind
-    code: str
-    form: Form
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A gazetteer name found at text[start:end], with every division it can denote."""
-
-    start: int
-    end: int
-    key: str
-    aliases: tuple[Alias, ...]
-
-    def of_kind(self, *kinds: Kind) -> list[Alias]:
-        """The readings of this hit of the given kinds."""
-        return [a for a in self.aliases if a.kind in kinds]
-
-
-@dataclass(frozen=True, slots=True)
-class Named:
-    """A division as a component of an address."""
-
-    code: str
-    name: str
-
-
-@dataclass(slots=True)
-class ParsedAddress:
-    """The components of one address, and how sure the parse is of them."""
-
-    input: str
-    normalised: str
-    province: str | None = None
-    district: Named | None = None
-    unit: Named | None = None
-    community: Named | None = None
-    road: str | None = None
-    lane: str | None = None
-    sublane: str | None = None
-    number: str | None = None
-    building: str | None = None
-    room: str | None = None
-    village_group: str | None = None
-    outside: str | None = None  # another district of Shanghai named in the address
-    unit_form: Form | None = None
-    community_form: Form | None = None
-    inferred: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    alternatives: list[Named] = field(default_factory=list)
-    factor: float = 1.0  # product of the confidence factors of the rules applied
-
-    def penalise(self, factor: float, note: str) -> None:
-        """Lower the confidence and say why."""
-        self.factor *= factor
-        self.notes.append(note)
+__all__ = [
+    "FORM_FACTOR",
+    "Alias",
+    "AddressParser",
+    "Division",
+    "Form",
+    "Hit",
+    "Kind",
+    "Named",
+    "ParsedAddress",
+    "normalise",
+]
 
 
 # --- normalisation ------------------------------------------------------------------------------
@@ -216,8 +151,9 @@ def _fold_char(ch: str) -> str:
     return "" if unicodedata.category(ch)[0] in "PSCZ" else ch
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, *, simplify: bool = True) -> str:
     """Fold an address to the form the rules read (see the module docstring)."""
+    text = to_simplified(text) if simplify else text
     folded = _SPACE.sub("", unicodedata.normalize("NFKC", text))
     folded = _DASH_ROOM.sub(r"\1号\2室", folded).replace("#", "号")
     folded = "".join(map(_fold_char, folded))
@@ -319,6 +255,40 @@ def gazetteer_aliases(divisions: Iterable[Division]) -> list[Alias]:
     return aliases
 
 
+def former_aliases(merged: dict[str, str]) -> list[Alias]:
+    """五厍镇 (merged into 泖港镇) → 五厍镇 and 五厍, both meaning the unit it became."""
+    aliases = []
+    for name, unit in merged.items():
+        forms = unit_aliases(Division(unit, name, Kind.FORMER))
+        aliases += [Alias(normalise_name(k), Kind.FORMER, unit, f) for k, f in forms]
+    return aliases
+
+
+def _stem(name: str, suffixes: Sequence[str]) -> str | None:
+    """The name without the first of the suffixes it ends with, if two characters are left."""
+    for suffix in suffixes:
+        stem = name.removesuffix(suffix)
+        if stem != name and len(stem) >= 2 and not stem.endswith(_ROAD_SUFFIXES):
+            return stem
+    return None
+
+
+def outside_aliases(units: Iterable[address_names.OutsideUnit]) -> list[Alias]:
+    """Outside townships (马桥镇, 马桥), counties (昆山市, 昆山), cities and provinces."""
+    aliases = []
+    for unit in units:
+        aliases.append(Alias(normalise_name(unit.name), Kind.OUTSIDE, unit.code, Form.OFFICIAL))
+        stem = _stem(unit.name, ("街道", "新镇", "镇", "乡"))
+        if stem:
+            aliases.append(Alias(normalise_name(stem), Kind.OUTSIDE, unit.code, Form.BARE))
+    for name, _ in address_names.outside_areas():
+        aliases.append(Alias(name, Kind.OUTSIDE, name, Form.OFFICIAL))
+        stem = _stem(name, ("省", "市", "县", "区"))
+        if stem:
+            aliases.append(Alias(stem, Kind.OUTSIDE, name, Form.BARE))
+    return aliases
+
+
 # --- the name matcher ---------------------------------------------------------------------------
 
 
@@ -384,7 +354,27 @@ class AddressParser:
     def __init__(self, divisions: Iterable[Division]) -> None:
         self.divisions = {d.code: d for d in divisions}
         self.district = next((d for d in self.divisions.values() if d.kind is Kind.DISTRICT), None)
-        self.matcher = NameMatcher(gazetteer_aliases(self.divisions.values()))
+        code = self.district.code if self.district else ""
+        merged = {
+            name: unit
+            for name, unit in address_names.merged_towns(code).items()
+            if unit in self.divisions
+        }
+        former_parents = {
+            new: old
+            for new, old in address_names.former_parents(code).items()
+            if new in self.divisions and old in self.divisions
+        }
+        outside = [u for u in address_names.outside_units() if not u.code.startswith(code)]
+        aliases = gazetteer_aliases(self.divisions.values())
+        aliases += former_aliases(merged) + outside_aliases(outside)
+        self.matcher = NameMatcher(aliases)
+        self._sound = _SoundNames(aliases)
+        names = {u.code: f"{u.county}{u.name}" for u in outside}
+        names |= dict(address_names.outside_areas())
+        when = {c.old_name: f" in {c.date}" for c in address_names.division_changes(code)}
+        when |= {k.key: when[n] for n in merged for k in former_aliases({n: merged[n]})}
+        self.resolver = Resolver(self.divisions, former_parents, names, when)
 
     def named(self, code: str) -> Named:
         """A division of the gazetteer as a component."""
@@ -392,120 +382,61 @@ class AddressParser:
 
     def parse(self, text: str) -> ParsedAddress:
         """Split one address into its components."""
-        parsed = ParsedAddress(input=text, normalised=normalise(text))
+        simplified = to_simplified(text)
+        parsed = ParsedAddress(input=text, normalised=normalise(simplified, simplify=False))
+        if simplified != text:
+            parsed.notes.append("traditional characters read as simplified")
         hits = self.matcher.find(parsed.normalised)
+        hits = self._sound.add(parsed, hits)
         rest = _without(parsed.normalised, hits)
         _parse_detail(parsed, rest)
-        self._resolve(parsed, hits)
+        self.resolver.resolve(parsed, hits)
         return parsed
 
     def parse_many(self, texts: Sequence[str]) -> list[ParsedAddress]:
         """Parse a batch; the same as parsing each one."""
         return [self.parse(text) for text in texts]
 
-    # Resolution rules, in order. Each is small and says what it assumed.
 
-    def _resolve(self, parsed: ParsedAddress, hits: list[Hit]) -> None:
-        """Province, district, unit and community from the hits."""
-        if any(h.of_kind(Kind.PROVINCE) for h in hits):
-            parsed.province = PROVINCE
-        if self._outside(parsed, hits):
-            return
-        remaining = self._pick_unit(parsed, hits)
-        self._pick_community(parsed, remaining)
-        self._fill_parents(parsed)
+class _SoundNames:
+    """Stems matched by sound in front of an unmatched division suffix (see the docstring)."""
 
-    def _outside(self, parsed: ParsedAddress, hits: list[Hit]) -> bool:
-        """Rule 1: if another district of Shanghai is named before any of ours, stop there."""
-        for hit in hits:
-            if hit.of_kind(Kind.DISTRICT):
-                parsed.district = self.named(hit.of_kind(Kind.DISTRICT)[0].code)
-                return False
-            if hit.of_kind(Kind.UNIT, Kind.COMMUNITY):
-                return False
-            if hit.of_kind(Kind.FOREIGN):
-                parsed.outside = hit.of_kind(Kind.FOREIGN)[0].code
-                parsed.notes.append(f"the address is in {parsed.outside}, outside the gazetteer")
-                return True
-        return False
-
-    def _pick_unit(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
-        """Rule 2: take the first unit named; return the hits left to read as communities."""
-        remaining: list[Hit] = []
-        for hit in hits:
-            units = hit.of_kind(Kind.UNIT)
-            communities = hit.of_kind(Kind.COMMUNITY)
-            if not units:
-                if communities:
-                    remaining.append(hit)
+    def __init__(self, aliases: Iterable[Alias]) -> None:
+        units: dict[str, list[Alias]] = {}
+        communities: dict[str, list[Alias]] = {}
+        for alias in aliases:
+            if alias.form not in (Form.BARE, Form.WEAK):
                 continue
-            if parsed.unit is None:
-                parsed.unit, parsed.unit_form = self.named(units[0].code), units[0].form
-                continue
-            if communities:  # 泖港镇泖港…: a second 泖港 after the unit is the community
-                remaining.append(hit)
-            elif units[0].code != parsed.unit.code:
-                parsed.penalise(0.7, f"several units named; kept {parsed.unit.name}")
-        return remaining
+            if alias.kind in (Kind.UNIT, Kind.FORMER, Kind.OUTSIDE) and alias.code.isdigit():
+                units.setdefault(alias.key, []).append(alias)
+            elif alias.kind is Kind.COMMUNITY:
+                communities.setdefault(alias.key, []).append(alias)
+        self._groups = (
+            (_UNIT_SUFFIX, units, SoundMatcher(units)),
+            (_COMMUNITY_SUFFIX, communities, SoundMatcher(communities)),
+        )
 
-    def _pick_community(self, parsed: ParsedAddress, hits: list[Hit]) -> None:
-        """Rule 3: the first hit that narrows to one community in the unit is the community."""
-        for hit in hits:
-            readings = self._narrow(parsed, hit)
-            if len(readings) == 1:
-                if parsed.community is None:
-                    parsed.community = self.named(readings[0].code)
-                    parsed.community_form = readings[0].form
-                    if readings[0].form is Form.WEAK and len(hit.of_kind(Kind.COMMUNITY)) == 1:
-                        parsed.notes.append(f"{hit.key} read as {parsed.community.name}")
-                elif readings[0].code != parsed.community.code:
-                    parsed.penalise(0.8, f"several communities named; kept {parsed.community.name}")
-            elif len(readings) > 1 and parsed.community is None:
-                parsed.alternatives = [self.named(a.code) for a in readings]
-                parsed.penalise(0.7, f"{hit.key} may be any of {len(readings)} communities")
-
-    def _narrow(self, parsed: ParsedAddress, hit: Hit) -> list[Alias]:
-        """The community readings of a hit that fit the unit and the form of the address."""
-        readings = hit.of_kind(Kind.COMMUNITY)
-        unit = parsed.unit
-        if unit is None:  # a village stem without its unit counts only before N组
-            if parsed.village_group is None:
-                readings = [a for a in readings if a.form is not Form.WEAK]
-            return self._prefer(parsed, hit, readings)
-        inside = [a for a in readings if self.divisions[a.code].parent_code == unit.code]
-        strong = [a for a in readings if a.form is not Form.WEAK]
-        if not inside and strong:
-            where = self.divisions.get(self.divisions[strong[0].code].parent_code or "")
-            elsewhere = where.name if where else "another unit"
-            parsed.penalise(0.8, f"{hit.key} is in {elsewhere}, not {unit.name}: left out")
-        return self._prefer(parsed, hit, inside)
-
-    def _prefer(self, parsed: ParsedAddress, hit: Hit, readings: list[Alias]) -> list[Alias]:
-        """Among several readings: villages when the address has 组, then the strongest form."""
-        if len(readings) > 1 and parsed.village_group is not None:
-            villages = [a for a in readings if self.divisions[a.code].village]
-            readings = villages or readings
-        if len(readings) > 1:
-            strong = [a for a in readings if a.form is not Form.WEAK]
-            readings = strong or readings
-        if len(readings) == 1 and len(hit.of_kind(Kind.COMMUNITY)) > 1:
-            chosen = readings[0].code
-            others = [a.code for a in hit.of_kind(Kind.COMMUNITY) if a.code != chosen]
-            parsed.alternatives = [self.named(code) for code in others]
-            parsed.penalise(0.9, f"{hit.key} read as {self.divisions[chosen].name}")
-        return readings
-
-    def _fill_parents(self, parsed: ParsedAddress) -> None:
-        """Rule 4: a community implies its unit, a unit implies the district."""
-        if parsed.community is not None and parsed.unit is None:
-            parent = self.divisions[parsed.community.code].parent_code
-            if parent in self.divisions:
-                parsed.unit = self.named(parent)
-                parsed.inferred.append("unit")
-                parsed.factor *= 0.95
-        if parsed.unit is not None and parsed.district is None and self.district is not None:
-            parsed.district = self.named(self.district.code)
-            parsed.inferred.append("district")
+    def add(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
+        """The hits plus those found by sound before suffixes that no hit covers."""
+        text = parsed.normalised
+        found: list[Hit] = []
+        for suffix, stems, matcher in self._groups:
+            for match in suffix.finditer(text):
+                at = match.start()
+                floor = max((h.end for h in [*hits, *found] if h.start < at), default=0)
+                if floor >= at:
+                    continue  # the suffix belongs to a name already found
+                sound = matcher.find(text, at, floor=floor)
+                if sound is None:
+                    continue
+                aliases = tuple(
+                    Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name]
+                )
+                found.append(Hit(at - len(sound.written), match.end(), sound.name, aliases))
+                parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
+        if not found:
+            return hits
+        return sorted([*hits, *found], key=lambda h: h.start)
 
 
 def _without(text: str, hits: Sequence[Hit]) -> str:
