@@ -423,7 +423,8 @@ class _SoundNames:
         for suffix, stems, matcher in self._groups:
             for match in suffix.finditer(text):
                 at = match.start()
-                floor = max((h.end for h in [*hits, *found] if h.start < at), default=0)
+                ours = [h for h in [*hits, *found] if h.start < at and _is_ours(h)]
+                floor = max((h.end for h in ours), default=0)
                 if floor >= at:
                     continue  # the suffix belongs to a name already found
                 sound = matcher.find(text, at, floor=floor)
@@ -436,7 +437,19 @@ class _SoundNames:
                 parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
         if not found:
             return hits
-        return sorted([*hits, *found], key=lambda h: h.start)
+        kept = [h for h in hits if not any(h.start < f.end and f.start < h.end for f in found)]
+        return sorted([*kept, *found], key=lambda h: h.start)
+
+
+def _is_ours(hit: Hit) -> bool:
+    """Whether a hit is a name of ours that a stem matched by sound may not reach into: a
+    province, district or unit, or a community's full name (a bare stem such as 四村 in
+    兰天四村社区 may be part of the mistyped name)."""
+    return any(
+        a.kind is not Kind.OUTSIDE
+        and (a.kind is not Kind.COMMUNITY or a.form in (Form.OFFICIAL, Form.SUFFIXED))
+        for a in hit.aliases
+    )
 
 
 def _without(text: str, hits: Sequence[Hit]) -> str:

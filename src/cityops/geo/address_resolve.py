@@ -118,6 +118,8 @@ class Resolver:
         """The first hit that narrows to one community is the community."""
         for hit in hits:
             readings = self._narrow(parsed, hit)
+            if parsed.ambiguous and any(a.code not in self.divisions for a in parsed.alternatives):
+                return  # the address may lie outside: no community of ours from the rest
             if len(readings) == 1:
                 if parsed.community is None:
                     parsed.community = self.named(readings[0].code)

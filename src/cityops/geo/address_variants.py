@@ -103,17 +103,26 @@ class SoundMatcher:
     """Names by length, to match a written stem against those it may be a typo of."""
 
     def __init__(self, names: Iterable[str]) -> None:
-        self._by_length: dict[int, list[str]] = {}
-        for name in set(names):
+        # (length, position, character) → names: a name within the allowed cost shares at
+        # least one character in place with the text, so only those names are scored.
+        self._index: dict[tuple[int, int, str], list[str]] = {}
+        for name in sorted(set(names)):
             if 2 <= len(name) <= 6 and all(_HAN.fullmatch(ch) for ch in name):
-                self._by_length.setdefault(len(name), []).append(name)
+                for at, ch in enumerate(name):
+                    self._index.setdefault((len(name), at, ch), []).append(name)
+
+    def _candidates(self, written: str) -> set[str]:
+        found: set[str] = set()
+        for at, ch in enumerate(written):
+            found.update(self._index.get((len(written), at, ch), ()))
+        return found
 
     def best(self, written: str) -> SoundMatch | None:
         """The one name within the allowed cost that is clearly closest, else None."""
         limit = allowed_cost(len(written))
         scored = sorted(
             (cost, name)
-            for name in self._by_length.get(len(written), ())
+            for name in self._candidates(written)
             if (cost := name_cost(written, name)) <= limit and cost > 0
         )
         if not scored:

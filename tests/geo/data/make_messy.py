@@ -239,7 +239,7 @@ def typo(w: World, rng: random.Random, c: Place) -> Row | None:
     """One character of the unit's or the community's name typed by its sound."""
     unit = w.units[c.parent]
     in_unit = rng.random() < 0.5 and not unit.name.startswith("上海")
-    name = unit.stem if in_unit else c.stem.removesuffix("村")
+    name = unit.stem if in_unit else c.stem.removesuffix("村") if c.village else c.stem
     at = rng.randrange(len(name))
     wrong = _homophone(w, rng, name[at])
     if wrong is None:
@@ -260,10 +260,11 @@ def typo(w: World, rng: random.Random, c: Place) -> Row | None:
 
 
 def ambiguous(w: World, rng: random.Random, _: str) -> Row:
-    """A bare community stem shared by several units, with no unit named."""
-    stem = rng.choice(sorted(w.shared))
+    """A bare name that is one of our communities and a town elsewhere, nothing else named."""
+    stem = rng.choice(w.shared)
+    tail = door(rng) if rng.random() < 0.6 else rng.choice(SHOPS) + rng.choice(EXTRAS)
     return (
-        rng.choice(["", "上海"]) + stem + rng.choice(["", "社区", "居委"]) + door(rng),
+        rng.choice(["", "上海"]) + stem + tail,
         "ambiguous",
         "",
         "",
