@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import importlib
 import importlib.metadata
 import json
+import sys
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import geocode_messy as messy
-
 from cityops.geo.geocode import Geocoder, units_from_divisions
 from cityops.org.divisions import shipped_division_set
 

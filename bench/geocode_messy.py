@@ -113,8 +113,8 @@ def baseline_module(rev: str = BASELINE_REV) -> ModuleType:
     package.mkdir()
     (package / "__init__.py").write_text("", "utf-8")
     for name in ("address", "geocode"):
-        text = subprocess.run(  # noqa: S603 (fixed arguments)
-            ["git", "-C", str(ROOT), "show", f"{rev}:src/cityops/geo/{name}.py"],  # noqa: S607
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{rev}:src/cityops/geo/{name}.py"],
             check=True,
             capture_output=True,
             text=True,

@@ -117,8 +117,8 @@ from cityops.geo.address_model import (  # noqa: E402  (re-exported: the parser'
 
 __all__ = [
     "FORM_FACTOR",
-    "Alias",
     "AddressParser",
+    "Alias",
     "Division",
     "Form",
     "Hit",
@@ -386,7 +386,7 @@ class AddressParser:
         parsed = ParsedAddress(input=text, normalised=normalise(simplified, simplify=False))
         if simplified != text:
             parsed.notes.append("traditional characters read as simplified")
-        hits = self.matcher.find(parsed.normalised)
+        hits = _not_towns(parsed, self.matcher.find(parsed.normalised))
         hits = self._sound.add(parsed, hits)
         rest = _without(parsed.normalised, hits)
         _parse_detail(parsed, rest)
@@ -430,15 +430,28 @@ class _SoundNames:
                 sound = matcher.find(text, at, floor=floor)
                 if sound is None:
                     continue
-                aliases = tuple(
-                    Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name]
-                )
+                aliases = tuple(Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name])
                 found.append(Hit(at - len(sound.written), match.end(), sound.name, aliases))
                 parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
         if not found:
             return hits
         kept = [h for h in hits if not any(h.start < f.end and f.start < h.end for f in found)]
         return sorted([*kept, *found], key=lambda h: h.start)
+
+
+def _not_towns(parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
+    """Drop a community's stem written as a town (新乐镇: 新乐 is a community of ours, but no
+    town of ours is called so): the writer means a town we do not know."""
+    kept = []
+    for hit in hits:
+        stems = all(
+            a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK) for a in hit.aliases
+        )
+        if stems and _UNIT_SUFFIX.match(parsed.normalised, hit.end):
+            parsed.notes.append(f"{hit.key} followed by a town suffix is no town of ours")
+            continue
+        kept.append(hit)
+    return kept
 
 
 def _is_ours(hit: Hit) -> bool:

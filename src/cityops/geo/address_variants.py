@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-import opencc  # type: ignore[import-untyped]
+import opencc
 from pypinyin import Style, pinyin
 
 _T2S = opencc.OpenCC("t2s")
@@ -30,8 +30,7 @@ OTHER_COST = 1.0
 _NEAR_INITIALS = {("d", "t"), ("b", "p"), ("g", "k"), ("z", "zh"), ("c", "ch"), ("s", "sh")}
 _NEAR_INITIALS |= {("n", "l"), ("f", "h")}
 _NEAR_FINALS = {("an", "ang"), ("en", "eng"), ("in", "ing"), ("ian", "iang"), ("uan", "uang")}
-_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q")
-_INITIALS += ("x", "r", "z", "c", "s", "y", "w")
+_INITIALS = ("zh", "ch", "sh", *"bpmfdtnlgkhjqxrzcsyw")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 

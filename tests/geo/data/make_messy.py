@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import opencc  # type: ignore[import-untyped]
+import opencc
 from pypinyin import Style, pinyin
 
 HERE = Path(__file__).resolve().parent
