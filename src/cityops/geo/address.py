@@ -386,7 +386,7 @@ class AddressParser:
         parsed = ParsedAddress(input=text, normalised=normalise(simplified, simplify=False))
         if simplified != text:
             parsed.notes.append("traditional characters read as simplified")
-        hits = _not_towns(parsed, self.matcher.find(parsed.normalised))
+        hits = self._sound.not_towns(parsed, self.matcher.find(parsed.normalised))
         hits = self._sound.add(parsed, hits)
         rest = _without(parsed.normalised, hits)
         _parse_detail(parsed, rest)
@@ -415,16 +415,33 @@ class _SoundNames:
             (_UNIT_SUFFIX, units, SoundMatcher(units)),
             (_COMMUNITY_SUFFIX, communities, SoundMatcher(communities)),
         )
+        by_key: dict[str, list[Alias]] = {}
+        for alias in aliases:
+            by_key.setdefault(alias.key, []).append(alias)
+        hits = [Hit(0, 0, key, _strongest(group)) for key, group in by_key.items()]
+        self._ours = {hit.key for hit in hits if _is_ours(hit)}
+        self._stems_only = {hit.key for hit in hits if _community_stem(hit)}
+
+    def not_towns(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
+        """Drop a community's stem written as a town (新乐镇: 新乐 is a community of ours, but no
+        town of ours is called so): the writer means a town we do not know."""
+        kept = []
+        for hit in hits:
+            if hit.key in self._stems_only and _UNIT_SUFFIX.match(parsed.normalised, hit.end):
+                parsed.notes.append(f"{hit.key} followed by a town suffix is no town of ours")
+                continue
+            kept.append(hit)
+        return kept
 
     def add(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
         """The hits plus those found by sound before suffixes that no hit covers."""
         text = parsed.normalised
         found: list[Hit] = []
+        ours = [h for h in hits if h.key in self._ours]
         for suffix, stems, matcher in self._groups:
             for match in suffix.finditer(text):
                 at = match.start()
-                ours = [h for h in [*hits, *found] if h.start < at and _is_ours(h)]
-                floor = max((h.end for h in ours), default=0)
+                floor = max((h.end for h in [*ours, *found] if h.start < at), default=0)
                 if floor >= at:
                     continue  # the suffix belongs to a name already found
                 sound = matcher.find(text, at, floor=floor)
@@ -439,19 +456,9 @@ class _SoundNames:
         return sorted([*kept, *found], key=lambda h: h.start)
 
 
-def _not_towns(parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
-    """Drop a community's stem written as a town (新乐镇: 新乐 is a community of ours, but no
-    town of ours is called so): the writer means a town we do not know."""
-    kept = []
-    for hit in hits:
-        stems = all(
-            a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK) for a in hit.aliases
-        )
-        if stems and _UNIT_SUFFIX.match(parsed.normalised, hit.end):
-            parsed.notes.append(f"{hit.key} followed by a town suffix is no town of ours")
-            continue
-        kept.append(hit)
-    return kept
+def _community_stem(hit: Hit) -> bool:
+    """Whether a name is only a community's stem (新乐, 焦家)."""
+    return all(a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK) for a in hit.aliases)
 
 
 def _is_ours(hit: Hit) -> bool:

@@ -34,9 +34,17 @@ _INITIALS = ("zh", "ch", "sh", *"bpmfdtnlgkhjqxrzcsyw")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
+#: Characters t2s leaves as they are, learnt as they are met: most text needs no conversion.
+_UNCHANGED: set[str] = set()
+
+
 def to_simplified(text: str) -> str:
     """Traditional characters to simplified ones (OpenCC t2s); other text unchanged."""
+    if all(ch in _UNCHANGED or ch.isascii() for ch in text):
+        return text
     converted: str = _T2S.convert(text)
+    if converted == text:
+        _UNCHANGED.update(text)  # set.update is atomic under the GIL: safe across threads
     return converted
 
 
