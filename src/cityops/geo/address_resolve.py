@@ -92,6 +92,12 @@ class Resolver:
                     remaining.append(hit)
                 continue
             if hit.of_kind(Kind.FORMER) and not hit.of_kind(Kind.UNIT):
+                if communities and parsed.unit is not None and parsed.unit.code == units[0].code:
+                    # 泖港五厍: after the unit it became, the stem is read as its community,
+                    # though it may mean the whole former town: not trusted.
+                    parsed.penalise(0.85, f"{hit.key} read as a community, not the former town")
+                    remaining.append(hit)
+                    continue
                 self._note_former(parsed, hit, units[0])
                 if parsed.unit is None:
                     parsed.unit, parsed.unit_form = self.named(units[0].code), units[0].form
