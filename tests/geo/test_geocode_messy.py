@@ -59,12 +59,25 @@ def test_an_outside_town_sharing_a_stem_is_not_ours(
 def test_a_bare_stem_shared_with_an_outside_town_is_ambiguous(geocoder: Geocoder) -> None:
     alone = geocoder.geocode("长桥静水路5号")  # 长桥社区 (岳阳) or 徐汇区长桥街道
     assert alone.level is Level.NONE and alone.ambiguous
-    assert {c.name for c in alone.candidates} == {"长桥社区居委会", "徐汇区长桥街道"}
+    assert {"长桥社区居委会", "徐汇区长桥街道"} <= {c.name for c in alone.candidates}
     assert alone.parsed.community is None
     ours = geocoder.geocode("岳阳街道长桥静水路5号")  # our unit named: ours
     assert ours.level is Level.COMMUNITY and _codes(ours) == ("310117001", "310117001013")
     district = geocoder.geocode("松江区长桥居委静水路5号")
     assert _codes(district) == ("310117001", "310117001013")
+
+
+def test_a_community_named_like_one_elsewhere_is_placed_but_not_trusted(
+    geocoder: Geocoder,
+) -> None:
+    # 龙潭 is a residents' committee of 岳阳街道, and of 黄浦区小东门街道 among others.
+    alone = geocoder.geocode("龙潭居委静水路12号")
+    assert _codes(alone) == ("310117001", "310117001001")
+    assert alone.confidence < TRUSTED_CONFIDENCE and not alone.ambiguous
+    assert "黄浦区小东门街道龙潭居委会" in {c.name for c in alone.candidates}
+    ours = geocoder.geocode("松江区龙潭居委静水路12号")  # our district named: ours, trusted
+    assert _codes(ours) == ("310117001", "310117001001")
+    assert ours.confidence >= TRUSTED_CONFIDENCE and ours.candidates == []
 
 
 def test_a_community_under_its_former_parent(geocoder: Geocoder) -> None:

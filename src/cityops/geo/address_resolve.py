@@ -166,14 +166,18 @@ class Resolver:
         town outside the district counts only when our district is named."""
         if parsed.village_group is None:
             readings = [a for a in readings if a.form is not Form.WEAK]
-        outside = hit.of_kind(Kind.OUTSIDE)
-        if readings and outside and parsed.district is None:
+        outside = hit.of_kind(Kind.OUTSIDE) if parsed.district is None else []
+        if readings and any(len(a.code) == 9 for a in outside):  # a town elsewhere: 长桥
             candidates = [self.named(a.code) for a in [*readings, *outside]]
             self._ambiguous(parsed, candidates)
             names = "、".join(c.name for c in candidates)
             parsed.penalise(0.7, f"{hit.key} may be {names}: not guessed")
             return []
-        return self._prefer(parsed, hit, readings)
+        readings = self._prefer(parsed, hit, readings)
+        if len(readings) == 1 and outside:  # a community elsewhere is named so too: 永丰村
+            parsed.alternatives += [self.named(a.code) for a in outside]
+            parsed.penalise(0.8, f"{hit.key} is also a community outside the district")
+        return readings
 
     def _under_former_parent(self, parsed: ParsedAddress, hit: Hit, reading: Alias) -> list[Alias]:
         """A community written under the unit it was split from: the community wins."""
