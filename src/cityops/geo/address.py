@@ -17,7 +17,7 @@ three steps:
    wins over 新桥 and 佘山度假区 over 佘山. A short form right before a road suffix is part of a
    road name, not a division: 中山 in 中山中路, 涞亭 in 涞亭南路, 九亭 in 九亭大街. A stem in
    front of a division suffix (镇, 街道, 社区, 村…) that no name matched is matched by sound,
-   one character off at most (`cityops.geo.address_variants`): 石胡荡镇 → 石湖荡镇.
+   one character off at most (`address_sound`, `address_variants`): 石胡荡镇 → 石湖荡镇.
 3. **Resolve** (`cityops.geo.address_resolve`): an address outside the district stops there;
    the unit is the first unit (or former town) named; a short name that is both a unit and a
    community (泖港, 九里亭) is the unit unless a unit came before it. Communities are narrowed
@@ -39,8 +39,11 @@ from collections.abc import Iterable, Iterator, Sequence
 import ahocorasick
 
 from cityops.geo import address_names
+from cityops.geo.address_detail import ROAD_SUFFIXES as _ROAD_SUFFIXES
+from cityops.geo.address_detail import parse_detail, without
 from cityops.geo.address_resolve import PROVINCE, Resolver
-from cityops.geo.address_variants import SoundMatcher, to_simplified
+from cityops.geo.address_sound import SoundNames
+from cityops.geo.address_variants import to_simplified
 
 #: The other districts of Shanghai: an address naming one of them is outside our gazetteer.
 SHANGHAI_DISTRICTS = (
@@ -86,24 +89,6 @@ _NUMBERED_CUN = re.compile(r"[一二三四五六七八九](?=村)")
 _ROAD_AFTER = re.compile(
     r"(?:[东西南北中一二三四五六七八九]|[塘泾浜港河桥湾])?(?:公路|大道|大街|路|街(?!道)|巷)"
 )
-_ROAD_SUFFIXES = ("公路", "大道", "大街", "路", "街", "巷", "弄")
-_ROAD = re.compile(r"(?<![0-9A-Z])([\u4e00-\u9fff]{1,15}?(?:公路|大道|大街|路|街(?!道)|巷|弄))")
-#: Words that end a place name before a road; the road starts after the last of them.
-_ESTATE = re.compile(r".*(?:小区|花园|家园|新村|公寓|大厦|广场)")
-_ID = r"(\d+[A-Z]?)"
-_DETAIL_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("sublane", re.compile(rf"{_ID}支弄")),
-    ("lane", re.compile(rf"{_ID}弄")),
-    ("building", re.compile(rf"{_ID}(?:号楼|幢|栋|座)")),
-    ("village_group", re.compile(r"(\d+)(?:村民小组|组|队)")),
-    ("number", re.compile(rf"{_ID}号")),
-    ("room", re.compile(rf"{_ID}室")),
-)
-_TRAILING_ID = re.compile(rf"{_ID}$")
-#: Suffixes after which an unmatched stem is matched by sound: a unit's, a community's.
-_UNIT_SUFFIX = re.compile(r"街道|镇|乡")
-_COMMUNITY_SUFFIX = re.compile(r"社区|居委|村委|村(?!民小组)")
-
 from cityops.geo.address_model import (  # noqa: E402  (re-exported: the parser's types)
     FORM_FACTOR,
     Alias,
@@ -113,6 +98,7 @@ from cityops.geo.address_model import (  # noqa: E402  (re-exported: the parser'
     Kind,
     Named,
     ParsedAddress,
+    strongest,
 )
 
 __all__ = [
@@ -307,17 +293,6 @@ def elsewhere_aliases(
 # --- the name matcher ---------------------------------------------------------------------------
 
 
-def _strongest(aliases: Iterable[Alias]) -> tuple[Alias, ...]:
-    """One alias per (kind, code): the strongest form."""
-    order = list(Form)
-    best: dict[tuple[Kind, str], Alias] = {}
-    for alias in aliases:
-        seen = best.get((alias.kind, alias.code))
-        if seen is None or order.index(alias.form) < order.index(seen.form):
-            best[(alias.kind, alias.code)] = alias
-    return tuple(best.values())
-
-
 class NameMatcher:
     """Aho-Corasick over the gazetteer's names; hits leftmost-longest, road names excluded."""
 
@@ -328,7 +303,7 @@ class NameMatcher:
                 by_key.setdefault(alias.key, []).append(alias)
         self._automaton = ahocorasick.Automaton()
         for key, group in by_key.items():
-            self._automaton.add_word(key, (key, _strongest(group)))
+            self._automaton.add_word(key, (key, strongest(group)))
         self._automaton.make_automaton()
 
     def _all_hits(self, text: str) -> Iterator[Hit]:
@@ -388,7 +363,7 @@ class AddressParser:
             elsewhere, {a.key for a in aliases if a.kind is Kind.COMMUNITY}
         )
         self.matcher = NameMatcher(aliases)
-        self._sound = _SoundNames(aliases)
+        self._sound = SoundNames(aliases)
         names = {u.code: f"{u.county}{u.name}" for u in outside}
         names |= {c.code: f"{c.county}{c.town}{c.name}" for c in elsewhere}
         names |= dict(address_names.outside_areas())
@@ -408,131 +383,11 @@ class AddressParser:
             parsed.notes.append("traditional characters read as simplified")
         hits = self._sound.not_towns(parsed, self.matcher.find(parsed.normalised))
         hits = self._sound.add(parsed, hits)
-        rest = _without(parsed.normalised, hits)
-        _parse_detail(parsed, rest)
+        rest = without(parsed.normalised, hits)
+        parse_detail(parsed, rest)
         self.resolver.resolve(parsed, hits)
         return parsed
 
     def parse_many(self, texts: Sequence[str]) -> list[ParsedAddress]:
         """Parse a batch; the same as parsing each one."""
         return [self.parse(text) for text in texts]
-
-
-class _SoundNames:
-    """Stems matched by sound in front of an unmatched division suffix (see the docstring)."""
-
-    def __init__(self, aliases: Iterable[Alias]) -> None:
-        units: dict[str, list[Alias]] = {}
-        communities: dict[str, list[Alias]] = {}
-        for alias in aliases:
-            if alias.form not in (Form.BARE, Form.WEAK):
-                continue
-            if alias.kind in (Kind.UNIT, Kind.FORMER) or _outside_town(alias):
-                units.setdefault(alias.key, []).append(alias)
-            elif alias.kind is Kind.COMMUNITY:
-                communities.setdefault(alias.key, []).append(alias)
-        self._groups = (
-            (_UNIT_SUFFIX, units, SoundMatcher(units)),
-            (_COMMUNITY_SUFFIX, communities, SoundMatcher(communities)),
-        )
-        by_key: dict[str, list[Alias]] = {}
-        for alias in aliases:
-            by_key.setdefault(alias.key, []).append(alias)
-        hits = [Hit(0, 0, key, _strongest(group)) for key, group in by_key.items()]
-        self._ours = {hit.key for hit in hits if _is_ours(hit)}
-        self._stems_only = {hit.key for hit in hits if _community_stem(hit)}
-
-    def not_towns(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
-        """Drop a community's stem written as a town (新乐镇: 新乐 is a community of ours, but no
-        town of ours is called so): the writer means a town we do not know."""
-        kept = []
-        for hit in hits:
-            if hit.key in self._stems_only and _UNIT_SUFFIX.match(parsed.normalised, hit.end):
-                parsed.notes.append(f"{hit.key} followed by a town suffix is no town of ours")
-                continue
-            kept.append(hit)
-        return kept
-
-    def add(self, parsed: ParsedAddress, hits: list[Hit]) -> list[Hit]:
-        """The hits plus those found by sound before suffixes that no hit covers."""
-        text = parsed.normalised
-        found: list[Hit] = []
-        ours = [h for h in hits if h.key in self._ours]
-        for suffix, stems, matcher in self._groups:
-            for match in suffix.finditer(text):
-                at = match.start()
-                floor = max((h.end for h in [*ours, *found] if h.start < at), default=0)
-                if floor >= at:
-                    continue  # the suffix belongs to a name already found
-                sound = matcher.find(text, at, floor=floor)
-                if sound is None:
-                    continue
-                aliases = tuple(Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name])
-                found.append(Hit(at - len(sound.written), match.end(), sound.name, aliases))
-                parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
-        if not found:
-            return hits
-        kept = [h for h in hits if not any(h.start < f.end and f.start < h.end for f in found)]
-        return sorted([*kept, *found], key=lambda h: h.start)
-
-
-def _outside_town(alias: Alias) -> bool:
-    """Whether an alias is an outside township (9-digit code), not a community or an area."""
-    return alias.kind is Kind.OUTSIDE and len(alias.code) == 9 and alias.code.isdigit()
-
-
-def _community_stem(hit: Hit) -> bool:
-    """Whether a name is only a community's stem (新乐, 焦家), ours or elsewhere."""
-    return all(
-        (a.kind is Kind.COMMUNITY and a.form in (Form.BARE, Form.WEAK))
-        or (a.kind is Kind.OUTSIDE and len(a.code) == 12)
-        for a in hit.aliases
-    )
-
-
-def _is_ours(hit: Hit) -> bool:
-    """Whether a hit is a name of ours that a stem matched by sound may not reach into: a
-    province, district or unit, or a community's full name (a bare stem such as 四村 in
-    兰天四村社区 may be part of the mistyped name)."""
-    return any(
-        a.kind is not Kind.OUTSIDE
-        and (a.kind is not Kind.COMMUNITY or a.form in (Form.OFFICIAL, Form.SUFFIXED))
-        for a in hit.aliases
-    )
-
-
-def _without(text: str, hits: Sequence[Hit]) -> str:
-    """The text outside the hits, pieces joined by '|' so no token spans a removed name."""
-    pieces: list[str] = []
-    at = 0
-    for hit in hits:
-        pieces.append(text[at : hit.start])
-        at = hit.end
-    pieces.append(text[at:])
-    return "|".join(pieces)
-
-
-def _take(pattern: re.Pattern[str], rest: str) -> tuple[str | None, str]:
-    """The first group of the first match, and the text with the match cut out."""
-    found = pattern.search(rest)
-    if found is None:
-        return None, rest
-    return found.group(1), rest[: found.start()] + "|" + rest[found.end() :]
-
-
-def _parse_detail(parsed: ParsedAddress, rest: str) -> None:
-    """Road, 弄, 支弄, 号, 幢, 室 and 组 from the text outside the division names."""
-    road, rest = _take(_ROAD, rest)
-    if road is not None:
-        road = _ESTATE.sub("", road)
-        parsed.road = road if len(road) >= 2 and road not in _ROAD_SUFFIXES else None
-    for name, pattern in _DETAIL_RULES:
-        value, rest = _take(pattern, rest)
-        if value is not None:
-            setattr(parsed, name, value)
-    trailing = _TRAILING_ID.search(rest)
-    if trailing is not None:  # 涞亭南路123 → 号 123; 45号301 → 室 301
-        if parsed.number is None:
-            parsed.number = trailing.group(1)
-        elif parsed.room is None:
-            parsed.room = trailing.group(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -112,3 +113,14 @@ class ParsedAddress:
         """Lower the confidence and say why."""
         self.factor *= factor
         self.notes.append(note)
+
+
+def strongest(aliases: Iterable[Alias]) -> tuple[Alias, ...]:
+    """One alias per (kind, code): the strongest form."""
+    order = list(Form)
+    best: dict[tuple[Kind, str], Alias] = {}
+    for alias in aliases:
+        seen = best.get((alias.kind, alias.code))
+        if seen is None or order.index(alias.form) < order.index(seen.form):
+            best[(alias.kind, alias.code)] = alias
+    return tuple(best.values())
