@@ -12,8 +12,10 @@ outside the district, any answer inside it (district level included).
 
 from __future__ import annotations
 
+import atexit
 import csv
 import importlib.util
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,6 +111,7 @@ def load(name: str) -> list[Case]:
 def baseline_module(rev: str = BASELINE_REV) -> ModuleType:
     """The geocoder module as of `rev`, loaded beside today's (needs git)."""
     folder = Path(tempfile.mkdtemp(prefix="geo-baseline-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     package = folder / "baseline_geo"
     package.mkdir()
     (package / "__init__.py").write_text("", "utf-8")
