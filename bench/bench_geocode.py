@@ -278,10 +278,7 @@ def run_messy(name: str, old: Sequence[str], names: Names, repeats: int) -> tupl
     kinds = messy.print_kinds(tools)
     bands = messy.print_bands(tools)
     texts = [*old, *(c.address for c in cases)]
-    rates = {"baseline": 0.0, "cityops": 0.0}
-    for _ in range(2):  # interleaved, so both see the same machine load
-        rates["baseline"] = max(rates["baseline"], messy.speed(base.geocode, texts, repeats))
-        rates["cityops"] = max(rates["cityops"], messy.speed(ours.geocode, texts, repeats))
+    rates = messy.speeds({"baseline": base.geocode, "cityops": ours.geocode}, texts, 5 * repeats)
     ratio = rates["cityops"] / rates["baseline"]
     print(
         f"\nThroughput on {len(texts)} addresses (clean + messy): cityops "

@@ -162,17 +162,22 @@ def score(cases: Sequence[Case], answer: Callable[[str], Placed]) -> dict[str, S
     return groups
 
 
-def speed(work: Callable[[str], object], texts: Sequence[str], repeats: int) -> float:
-    """Addresses per second, best of `repeats`, after a warm-up pass."""
-    for text in texts[:20]:
-        work(text)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for text in texts:
+def speeds(
+    tools: dict[str, Callable[[str], object]], texts: Sequence[str], rounds: int
+) -> dict[str, float]:
+    """Addresses per second of each tool: the best of `rounds` passes, the tools alternating
+    pass by pass so that both see the same load on a shared machine."""
+    for work in tools.values():
+        for text in texts[:20]:
             work(text)
-        best = min(best, time.perf_counter() - start)
-    return len(texts) / best
+    best = dict.fromkeys(tools, float("inf"))
+    for _ in range(rounds):
+        for name, work in tools.items():
+            start = time.perf_counter()
+            for text in texts:
+                work(text)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: len(texts) / seconds for name, seconds in best.items()}
 
 
 def _pct(value: float | None) -> str:

@@ -303,17 +303,19 @@ class NameMatcher:
                 by_key.setdefault(alias.key, []).append(alias)
         self._automaton = ahocorasick.Automaton()
         for key, group in by_key.items():
-            self._automaton.add_word(key, (key, strongest(group)))
+            best = strongest(group)
+            # Whether the name may start a road (a short form) or a river (another district).
+            short = not all(a.form in (Form.OFFICIAL, Form.SUFFIXED) for a in best)
+            foreign = any(a.kind is Kind.FOREIGN for a in best)
+            self._automaton.add_word(key, (key, best, short, short and foreign))
         self._automaton.make_automaton()
 
     def _all_hits(self, text: str) -> Iterator[Hit]:
         """Every occurrence of every key, short forms inside road names left out."""
-        for end, (key, aliases) in self._automaton.iter(text):
-            start = end + 1 - len(key)
-            hit = Hit(start, end + 1, key, aliases)
-            if _in_road_name(hit, text):
+        for end, (key, aliases, short, foreign) in self._automaton.iter(text):
+            if short and _in_road_name(text, end + 1, foreign):
                 continue
-            yield hit
+            yield Hit(end + 1 - len(key), end + 1, key, aliases)
 
     def find(self, text: str) -> list[Hit]:
         """Non-overlapping hits, leftmost first and longest at each place."""
@@ -326,13 +328,12 @@ class NameMatcher:
         return chosen
 
 
-def _in_road_name(hit: Hit, text: str) -> bool:
-    """Whether a short form starts a road name (中山东路, 九亭大街, 新泾路) or a river (黄浦江)."""
-    if all(a.form in (Form.OFFICIAL, Form.SUFFIXED) for a in hit.aliases):
-        return False
-    if hit.of_kind(Kind.FOREIGN) and text.startswith("江", hit.end):
+def _in_road_name(text: str, end: int, foreign: bool) -> bool:
+    """Whether a short form ending at `end` starts a road name (中山东路, 九亭大街, 新泾路) or,
+    for another district's, a river (黄浦江)."""
+    if foreign and text.startswith("江", end):
         return True
-    return _ROAD_AFTER.match(text, hit.end) is not None
+    return _ROAD_AFTER.match(text, end) is not None
 
 
 # --- the parser ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from cityops.geo.address_variants import SoundMatcher
 
 #: Suffixes after which an unmatched stem is matched by sound: a unit's, a community's.
 UNIT_SUFFIX = re.compile(r"街道|镇|乡")
-COMMUNITY_SUFFIX = re.compile(r"社区|居委|村委|村(?!民小组)")
+_SUFFIX = re.compile(r"(?P<unit>街道|镇|乡)|(?P<community>社区|居委|村委|村(?!民小组))")
 
 
 class SoundNames:
@@ -30,10 +30,10 @@ class SoundNames:
                 units.setdefault(alias.key, []).append(alias)
             elif alias.kind is Kind.COMMUNITY:
                 communities.setdefault(alias.key, []).append(alias)
-        self._groups = (
-            (UNIT_SUFFIX, units, SoundMatcher(units)),
-            (COMMUNITY_SUFFIX, communities, SoundMatcher(communities)),
-        )
+        self._groups = {
+            "unit": (units, SoundMatcher(units)),
+            "community": (communities, SoundMatcher(communities)),
+        }
         by_key: dict[str, list[Alias]] = {}
         for alias in aliases:
             by_key.setdefault(alias.key, []).append(alias)
@@ -57,18 +57,18 @@ class SoundNames:
         text = parsed.normalised
         found: list[Hit] = []
         ours = [h for h in hits if h.key in self._ours]
-        for suffix, stems, matcher in self._groups:
-            for match in suffix.finditer(text):
-                at = match.start()
-                floor = max((h.end for h in [*ours, *found] if h.start < at), default=0)
-                if floor >= at:
-                    continue  # the suffix belongs to a name already found
-                sound = matcher.find(text, at, floor=floor)
-                if sound is None:
-                    continue
-                aliases = tuple(Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name])
-                found.append(Hit(at - len(sound.written), match.end(), sound.name, aliases))
-                parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
+        for match in _SUFFIX.finditer(text):
+            at = match.start()
+            floor = max((h.end for h in [*ours, *found] if h.start < at), default=0)
+            if floor >= at:
+                continue  # the suffix belongs to a name already found
+            stems, matcher = self._groups[match.lastgroup or "unit"]
+            sound = matcher.find(text, at, floor=floor)
+            if sound is None:
+                continue
+            aliases = tuple(Alias(a.key, a.kind, a.code, Form.SOUND) for a in stems[sound.name])
+            found.append(Hit(at - len(sound.written), match.end(), sound.name, aliases))
+            parsed.notes.append(f"{sound.written} read as {sound.name} (by its sound)")
         if not found:
             return hits
         kept = [h for h in hits if not any(h.start < f.end and f.start < h.end for f in found)]
