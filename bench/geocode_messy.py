@@ -188,7 +188,7 @@ def print_kinds(tools: dict[str, dict[str, Scores]]) -> list[dict[str, Any]]:
     """One row per kind and tool: town, community, wrong placement."""
     print(f"\n{'kind':<12} {'tool':<10} {'n':>4} {'town':>7} {'comm.':>7} {'wrong':>7}")
     rows = []
-    kinds = sorted({k for groups in tools.values() for k in groups}, key=lambda k: k == "all")
+    kinds = sorted({k for groups in tools.values() for k in groups}, key=lambda k: (k == "all", k))
     for kind in kinds:
         for tool, groups in tools.items():
             s = groups.get(kind)
