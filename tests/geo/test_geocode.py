@@ -269,3 +269,15 @@ def test_csv_helpers_read_chinese_headers() -> None:
     text = "地址,经度,纬度\n九亭镇涞亭南路1号,121.3,31.1\n"
     rows = read_std_address_csv(io.BytesIO(text.encode("utf-8-sig")).getvalue(), "wgs84")
     assert rows[0].address == "九亭镇涞亭南路1号" and rows[0].lon == pytest.approx(121.3)
+
+
+def test_an_ambiguous_address_says_so_over_http(client: TestClient, login: Login) -> None:
+    headers = login.headers("t_duty")
+    params = {"address": "长桥静水路5号"}  # 岳阳's 长桥社区, or 徐汇区长桥街道
+    body = client.get("/api/v1/geo/geocode", params=params, headers=headers).json()
+    assert body["ambiguous"] is True and body["level"] == "none" and body["lon"] is None
+    assert {"长桥社区居委会", "徐汇区长桥街道"} <= {a["name"] for a in body["alternatives"]}
+    placed = client.get(
+        "/api/v1/geo/geocode", params={"address": "岳阳街道长桥静水路5号"}, headers=headers
+    ).json()
+    assert placed["ambiguous"] is False and placed["confidence"] >= 0.8

@@ -95,7 +95,15 @@ class GeocodeResult(BaseModel):
     lat: float | None
     crs: str
     level: Level
-    confidence: float = Field(ge=0, le=1)
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description="How likely the placement is right; at or above 0.8 it can be trusted "
+        "(docs/geo.md, 'Levels, coordinates and confidence')",
+    )
+    ambiguous: bool = Field(
+        description="The text fits several places and none was chosen: see `alternatives`"
+    )
     approximate: bool = Field(
         description="True when the coordinate comes from a generated polygon or a road's mean"
     )
@@ -229,6 +237,7 @@ def _result(answer: Geocoded, crs: str) -> GeocodeResult:
         crs=crs,
         level=answer.level,
         confidence=answer.confidence,
+        ambiguous=answer.ambiguous,
         approximate=answer.approximate,
         std_address=StdAddressRef(id=record.id, address=record.address) if record else None,
         inferred=parsed.inferred,
