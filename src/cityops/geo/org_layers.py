@@ -432,4 +432,3 @@ BUILTIN_LAYERS = (
     MultigridsLayer(),
     GridsLayer(),
 )
-
