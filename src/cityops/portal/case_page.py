@@ -145,15 +145,15 @@ async def load_case_view(request: Request, principal: Principal, case_id: int) -
     tree = await env.tree.current()
     async with unit_of_work(sessionmaker_of(request)) as session:
         svc = CaseService(session, env)
-        case = await svc.repo.get(access, case_id)
+        case = await svc.find(access, case_id)
         if case is None:
             return None
         allowed = await svc.allowed_actions(case, Actor.of(principal))
         timers = await svc.timers.of_case(case.id)
-        pending = await svc.repo.pending_extension(case.id)
-        events = await svc.repo.timeline(access, case.id)
+        pending = await svc.pending_extension(case)
+        events = await svc.timeline(access, case.id)
         ids = {case.department_id} | {e.detail.get("department_id") for e in events if e.detail}
-        named = await svc.repo.departments(sorted(i for i in ids if isinstance(i, int)))
+        named = await svc.departments(sorted(i for i in ids if isinstance(i, int)))
         choices: list[tuple[int, str]] = []
         owner_unit = divisions_of(case).department_owner(LoopLevel(case.loop_level))
         if owner_unit and {Action.DISPATCH, Action.REDISPATCH} & set(allowed):

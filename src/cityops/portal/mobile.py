@@ -66,10 +66,10 @@ async def my_tasks(request: Request) -> Response:
         svc = CaseService(session, env)
         tasks = []
         if statuses:
-            found, _ = await svc.repo.list(access, CaseFilter(statuses=statuses), MAX_TASKS, 0)
+            found, _ = await svc.list_cases(access, CaseFilter(statuses=statuses), MAX_TASKS, 0)
             tasks = sorted(found, key=_urgency)
-        recent, _ = await svc.repo.list(access, CaseFilter(), RECENT, 0)
-        timers = await svc.repo.timers_of(sorted({c.id for c in [*tasks, *recent]}))
+        recent, _ = await svc.list_cases(access, CaseFilter(), RECENT, 0)
+        timers = await svc.timers_of(sorted({c.id for c in [*tasks, *recent]}))
     now = env.now()
     context = {
         "tasks": [case_row(c, tree, timers[c.id], now) for c in tasks],

@@ -15,7 +15,7 @@ from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.media.api import photo_response
 from cityops.media.models import MediaPhoto
-from cityops.media.service import MediaService, ref_of
+from cityops.media.service import any_photo, ref_of
 from cityops.media.storage import SHA256, PhotoStore, Variant
 from cityops.portal.case_page import case_id_of
 from cityops.portal.gate import tree_of
@@ -33,15 +33,15 @@ async def _case_photo(
     access = CaseAccess.of(principal)
     async with unit_of_work(sessionmaker_of(request)) as session:
         svc = CaseService(session, env)
-        case = await svc.repo.get(access, case_id)
+        case = await svc.find(access, case_id)
         if case is None:
             return None
         refs = set(case.photos or [])
-        for event in await svc.repo.timeline(access, case.id):
+        for event in await svc.timeline(access, case.id):
             refs.update(p for p in (event.detail or {}).get("photos", []) if isinstance(p, str))
         if ref_of(sha) not in refs:
             return None
-        return await MediaService(session, env.settings).repo.any_row(sha)
+        return await any_photo(session, sha)
 
 
 async def _serve(request: Request, case_id: str, sha: str, variant: Variant) -> Response:

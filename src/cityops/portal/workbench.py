@@ -75,10 +75,10 @@ async def case_list(request: Request) -> Response:
     async with unit_of_work(sessionmaker_of(request)) as session:
         svc = CaseService(session, env)
         offset = (filters.page - 1) * PAGE_SIZE
-        items, total = await svc.repo.list(
+        items, total = await svc.list_cases(
             CaseAccess.of(principal), filters.case_filter(), PAGE_SIZE, offset
         )
-        timers = await svc.repo.timers_of([c.id for c in items])
+        timers = await svc.timers_of([c.id for c in items])
     now = env.now()
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     context = {

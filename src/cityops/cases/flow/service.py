@@ -7,6 +7,7 @@ published by the caller once its transaction has committed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,16 +18,18 @@ from cityops.cases.catalog.codes import find_category
 from cityops.cases.catalog.shipped import Category
 from cityops.cases.errors import IllegalTransition
 from cityops.cases.events import CaseTransitioned
+from cityops.cases.filters import CaseFilter
 from cityops.cases.flow.decide import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
 from cityops.cases.flow.effects import EFFECTS
 from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.step import Step
 from cityops.cases.flow.table import Action, Status, actions_from, resolve_target
 from cityops.cases.flow.timers import Timers
-from cityops.cases.models import CaseEvent, CaseRecord
+from cityops.cases.models import CaseEvent, CaseExtension, CaseRecord, CaseTimer
 from cityops.cases.repository import CaseRepository
 from cityops.kit.errors import NotFound
 from cityops.kit.events import Event
+from cityops.org.models import Department
 from cityops.org.tree import OrgTree
 
 __all__ = ["ActionInput", "CaseService", "Step"]  # ActionInput: callers import it from here
@@ -68,6 +71,32 @@ class CaseService:
     async def has_pending(self, case: CaseRecord) -> bool:
         """Whether an extension request of the case awaits a decision."""
         return await self.repo.pending_extension(case.id) is not None
+
+    async def find(self, access: CaseAccess, case_id: int) -> CaseRecord | None:
+        """A visible case, or None (pages answer their own 404)."""
+        return await self.repo.get(access, case_id)
+
+    async def list_cases(
+        self, access: CaseAccess, where: CaseFilter, limit: int, offset: int
+    ) -> tuple[Sequence[CaseRecord], int]:
+        """Visible cases matching the filters, newest first, and how many match in all."""
+        return await self.repo.list(access, where, limit, offset)
+
+    async def timeline(self, access: CaseAccess, case_id: int) -> Sequence[CaseEvent]:
+        """The timeline of a visible case, oldest first."""
+        return await self.repo.timeline(access, case_id)
+
+    async def timers_of(self, case_ids: Sequence[int]) -> dict[int, Sequence[CaseTimer]]:
+        """The SLA timers of the given cases, by case."""
+        return await self.repo.timers_of(case_ids)
+
+    async def pending_extension(self, case: CaseRecord) -> CaseExtension | None:
+        """The extension request of a case that awaits a decision, if any."""
+        return await self.repo.pending_extension(case.id)
+
+    async def departments(self, ids: Sequence[int]) -> dict[int, Department]:
+        """Departments by id (names for the pages)."""
+        return await self.repo.departments(ids)
 
     # --- acting --------------------------------------------------------------------------------
 
