@@ -22,9 +22,21 @@ def _needs_postgres() -> None:
     require_postgres()
 
 
-def one_connection_engine() -> AsyncEngine:
+class SteppedClock:
+    """A clock that moves only when told: rest periods are set, not waited for."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def one_connection_engine(clock: SteppedClock | None = None) -> AsyncEngine:
     """The platform's engine with a pool of one, so every checkout gets the same connection."""
-    return create_engine(PG_ADMIN_URL, pool_size=1)
+    if clock is None:
+        return create_engine(PG_ADMIN_URL, pool_size=1)
+    return create_engine(PG_ADMIN_URL, pool_size=1, rest_clock=clock)
 
 
 async def backend_pid(engine: AsyncEngine) -> int:
@@ -58,13 +70,15 @@ def count_pings(engine: AsyncEngine) -> list[int]:
 
 def test_a_busy_connection_is_not_pinged_and_a_rested_one_is() -> None:
     async def scenario() -> tuple[int, int]:
-        engine = one_connection_engine()
+        clock = SteppedClock()
+        engine = one_connection_engine(clock)
         pings = count_pings(engine)
         try:
             for _ in range(20):
                 await backend_pid(engine)
+                clock.now += IDLE_BEFORE_PING_S * 0.9  # back in use before it rested
             busy = len(pings)
-            await asyncio.sleep(IDLE_BEFORE_PING_S + 0.1)
+            clock.now += IDLE_BEFORE_PING_S * 0.1  # now it has rested the full period
             await backend_pid(engine)
             return busy, len(pings) - busy
         finally:
@@ -75,11 +89,12 @@ def test_a_busy_connection_is_not_pinged_and_a_rested_one_is() -> None:
 
 def test_a_rested_connection_cut_by_the_server_is_replaced() -> None:
     async def scenario() -> tuple[int, int]:
-        engine = one_connection_engine()
+        clock = SteppedClock()
+        engine = one_connection_engine(clock)
         try:
             before = await backend_pid(engine)
             await cut(before)
-            await asyncio.sleep(IDLE_BEFORE_PING_S + 0.1)
+            clock.now += IDLE_BEFORE_PING_S
             return before, await backend_pid(engine)
         finally:
             await engine.dispose()

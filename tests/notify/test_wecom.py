@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -34,14 +35,22 @@ def wechat() -> Iterator[WeChatPeer]:
 
 
 def with_wecom(
-    peer: WeChatPeer, work: Callable[[WeComNotifier], Awaitable[T]], secret: str = CORP_SECRET
+    peer: WeChatPeer,
+    work: Callable[[WeComNotifier], Awaitable[T]],
+    secret: str = CORP_SECRET,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """Run `work` with an adapter pointed at the peer."""
 
     async def main() -> T:
         async with httpx.AsyncClient(trust_env=False) as client:
             wecom = WeComNotifier(
-                client, base_url=peer.base + "/", corp_id=CORP_ID, secret=secret, agent_id=AGENT_ID
+                client,
+                base_url=peer.base + "/",
+                corp_id=CORP_ID,
+                secret=secret,
+                agent_id=AGENT_ID,
+                clock=clock,
             )
             return await work(wecom)
 
@@ -99,16 +108,18 @@ def test_a_refused_token_is_renewed_once(wechat: WeChatPeer, refuse: str, errcod
 
 
 def test_the_token_is_renewed_when_expires_in_runs_out(wechat: WeChatPeer) -> None:
-    wechat.expires_in = 1
+    wechat.expires_in = 10  # kept until 9 s, renewed a tenth early
+    now = [0.0]
 
     async def work(wecom: WeComNotifier) -> int:
         await wecom.send(CARD)
-        await wecom.send(CARD)  # still cached (0.9 s of the second)
-        await asyncio.sleep(1.0)
+        now[0] = 8.9
+        await wecom.send(CARD)  # still cached
+        now[0] = 9.0
         await wecom.send(CARD)
         return wecom.tokens.fetches
 
-    assert with_wecom(wechat, work) == 2
+    assert with_wecom(wechat, work, clock=lambda: now[0]) == 2
     assert len(wechat.received("/cgi-bin/gettoken")) == 2
 
 

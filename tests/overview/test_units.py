@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -59,12 +58,14 @@ def test_a_result_computed_before_a_drop_is_not_stored() -> None:
 
 
 def test_entries_expire_and_the_cache_stays_bounded() -> None:
-    cache = PartCache(ttl=0.05, max_entries=3)
+    now = [0.0]
+    cache = PartCache(ttl=5, max_entries=3, clock=lambda: now[0])
     for i in range(10):
         cache.put(_key(f"31011710{i}", "map"), _part("map"), cache.generation)
     assert len(cache) == 3
-    assert cache.get(_key("310117109", "map")) is not None
-    time.sleep(0.06)
+    now[0] = 5.0
+    assert cache.get(_key("310117109", "map")) is not None  # still fresh at its last second
+    now[0] = 5.01
     assert cache.get(_key("310117109", "map")) is None
     off = PartCache(ttl=0)
     off.put(_key("310117", "map"), _part("map"), off.generation)

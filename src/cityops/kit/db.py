@@ -75,8 +75,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the async engine for a URL, with SQLite tuned for WAL."""
+def create_engine(
+    url: str, *, rest_clock: Callable[[], float] = time.monotonic, **kwargs: Any
+) -> AsyncEngine:
+    """Create the async engine for a URL, with SQLite tuned for WAL.
+
+    `rest_clock` times how long a pooled PostgreSQL connection rested (tests pass their own).
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -94,7 +99,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 0)
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
-        ping_after_idle(engine)
+        ping_after_idle(engine, clock=rest_clock)
     return engine
 
 
@@ -102,7 +107,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 IDLE_BEFORE_PING_S = 1.0
 
 
-def ping_after_idle(engine: AsyncEngine, idle_s: float = IDLE_BEFORE_PING_S) -> None:
+def ping_after_idle(
+    engine: AsyncEngine,
+    idle_s: float = IDLE_BEFORE_PING_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
     """Ping a pooled connection before use only if it rested `idle_s` or more.
 
     SQLAlchemy's `pool_pre_ping` pings on every checkout: a round trip per request, about 3% of
@@ -117,12 +126,12 @@ def ping_after_idle(engine: AsyncEngine, idle_s: float = IDLE_BEFORE_PING_S) -> 
 
     @event.listens_for(pool, "checkin")
     def _rested_from(_dbapi_connection: Any, record: Any) -> None:
-        record.info["checked_in_at"] = time.monotonic()
+        record.info["checked_in_at"] = clock()
 
     @event.listens_for(pool, "checkout")
     def _ping_if_rested(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         since = record.info.pop("checked_in_at", None)
-        if since is None or time.monotonic() - since < idle_s:
+        if since is None or clock() - since < idle_s:
             return  # just opened, or in use a moment ago
         try:
             dialect.do_ping(dbapi_connection)

@@ -18,6 +18,8 @@ Wire calls (developer.work.weixin.qq.com/document/path/91039 and /90236):
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -51,6 +53,7 @@ class WeComNotifier:
         secret: str,
         agent_id: int,
         duplicate_check_seconds: int = 1800,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -58,7 +61,7 @@ class WeComNotifier:
         self._secret = secret
         self.agent_id = agent_id
         self.duplicate_check_seconds = duplicate_check_seconds
-        self.tokens = AccessToken(self._fetch_token)
+        self.tokens = AccessToken(self._fetch_token, clock)
 
     async def _fetch_token(self) -> tuple[str, float]:
         answer = await call(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cityops.overview.labels import STATIC_PARTS
@@ -43,8 +43,11 @@ def areas_of(codes: Iterable[str | None]) -> set[str]:
 class PartCache:
     """Parts by key for `ttl` seconds, at most `max_entries` of them."""
 
-    def __init__(self, ttl: float, max_entries: int = 4096) -> None:
+    def __init__(
+        self, ttl: float, max_entries: int = 4096, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.ttl = ttl
+        self._clock = clock
         self.max_entries = max_entries
         self._entries: OrderedDict[CacheKey, tuple[float, Part]] = OrderedDict()
         #: Moves on every drop: a computation begun before it does not store its result.
@@ -63,7 +66,7 @@ class PartCache:
         entry = self._entries.get(key)
         if entry is None:
             return None
-        if entry[0] < time.monotonic():
+        if entry[0] < self._clock():
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -73,7 +76,7 @@ class PartCache:
         """Keep a part computed at `generation`, unless something was dropped since."""
         if not self.enabled or generation != self.generation:
             return
-        self._entries[key] = (time.monotonic() + self.ttl, part)
+        self._entries[key] = (self._clock() + self.ttl, part)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
