@@ -49,6 +49,7 @@ class Peer:
         self.lock = threading.Lock()
         self.script: deque[tuple[str, float]] = deque()  # ("status", code) | ("hang", seconds)
         self.delay = 0.0  # seconds before every answer (to make concurrency overlap)
+        self.hangs_over = threading.Event()  # lets hung requests answer before their time
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -69,9 +70,14 @@ class Peer:
             self.script.extend(("status", status) for _ in range(count))
 
     def hang_next(self, count: int, seconds: float) -> None:
-        """Hold the next `count` requests for `seconds` before answering 200."""
+        """Hold the next `count` requests for `seconds` (or until `end_hangs`), then answer 200."""
         with self.lock:
+            self.hangs_over.clear()
             self.script.extend(("hang", seconds) for _ in range(count))
+
+    def end_hangs(self) -> None:
+        """Let every hung request answer now."""
+        self.hangs_over.set()
 
     def reset(self) -> None:
         """Forget what was received and scripted."""
@@ -89,8 +95,11 @@ class Peer:
                 if (path is None or s.path == path) and (status is None or s.status == status)
             ]
 
-    def wait_for(self, count: int, timeout: float = 5.0, status: int | None = 200) -> list[Seen]:
-        """The received requests once there are at least `count` (a hung one lands late)."""
+    def wait_for(self, count: int, timeout: float = 60.0, status: int | None = 200) -> list[Seen]:
+        """The received requests once there are at least `count` (a hung one lands late).
+
+        `timeout` only guards against a hang: a busy machine may take its time.
+        """
         deadline = time.monotonic() + timeout
         while len(found := self.received(status=status)) < count and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -113,7 +122,7 @@ class Peer:
         if self.delay:
             time.sleep(self.delay)
         if action is not None and action[0] == "hang":
-            time.sleep(action[1])
+            self.hangs_over.wait(action[1])
         if action is not None and action[0] == "status":
             status, reply = int(action[1]), b'{"error":"scripted"}'
         else:

@@ -25,8 +25,9 @@ def test_intake_and_actions_run_on_a_pool_of_one_connection(
     app = create_app(settings)
     headers = login.headers("t_duty")
     with TestClient(app, raise_server_exceptions=False) as client:
-        # One connection, a short wait for it, and a tree that re-reads the database each time.
-        engine = create_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=3)
+        # One connection (a wait for a second one would time out: 30 s, room for a busy machine)
+        # and a tree that re-reads the database each time.
+        engine = create_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=30)
         sessions = create_sessionmaker(engine)
         app.state.sessions = sessions
         env = app.state.cases

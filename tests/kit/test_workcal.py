@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time as clock
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -425,15 +424,3 @@ def test_configurable_office_hours() -> None:
 def test_bad_office_hours_are_refused(spans: tuple[str, ...]) -> None:
     with pytest.raises(CalendarDataError):
         OfficeHours.parse(*spans)
-
-
-# --- speed ------------------------------------------------------------------------------------
-
-
-def test_thousands_of_deadlines_per_second(cal: WorkCalendar) -> None:
-    starts = _starts()[:5000]
-    began = clock.perf_counter()
-    for start in starts:
-        cal.add_working_hours(start, 16)
-        cal.add_working_days(start, 5)
-    assert clock.perf_counter() - began < 2.0

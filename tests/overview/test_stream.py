@@ -128,10 +128,9 @@ def test_a_new_case_reaches_the_screens_of_its_areas(served: Served) -> None:
             "city_operation", "multigrid", "event_flow", "video", "map", "dispatch"
         }  # fmt: skip
         assert served.watchers() == 1
-        started = time.monotonic()
         case_id = open_case(served, duty, SIJING_COMMUNITY)
+        # Pushed by the case's event: a periodic refresh names "refresh", never the subject.
         change = next_change(stream, "case.created")
-        assert time.monotonic() - started < 5
         assert "event_flow" in change["parts"]
         # The parts it names now show the case.
         fresh = httpx.get(

@@ -198,26 +198,30 @@ def test_restarting_the_dispatcher_loses_and_repeats_nothing(
     try:
         hotline.act(HANDLER, case_id, "sign")
         hotline.act(HANDLER, case_id, "start")
-        assert len(wait_for_callbacks(hotline, order_no, 1)) == 1
+        wait_for_callbacks(hotline, order_no, 1)
     finally:
-        portal.call(first.stop)
+        portal.call(first.stop)  # its pass under way finishes: a duplicate would be in by now
+    assert len(hotline.callbacks(order_no)) == 1
     hotline.act(HANDLER, case_id, "handle", comment="已更换井盖")  # while nobody delivers
     for action in ("check", "verify", "close"):
         hotline.act("t_sijing", case_id, action)
     second = build_outbox(hotline.env.settings, hotline.env.sessions, hotline.env.now)
     portal.call(second.dispatcher.start)  # a new dispatcher, as after a restart of the process
     try:
-        seen = wait_for_callbacks(hotline, order_no, 3)
+        wait_for_callbacks(hotline, order_no, 3)
     finally:
         portal.call(second.close)
+    seen = hotline.callbacks(order_no)
     assert [s.json()["action"] for s in seen] == ["sign", "handle", "close"]
     assert len({s.headers["x-cityops-delivery"] for s in seen}) == 3  # nothing twice
 
 
 def wait_for_callbacks(hotline: Hotline, order_no: str, count: int) -> list[Any]:
-    """The order's callbacks once `count` have arrived (the dispatcher runs on its own)."""
-    deadline = time.monotonic() + 10
+    """The order's callbacks once `count` have arrived (the dispatcher runs on its own).
+
+    The deadline only guards against a hang: a busy machine may take its time.
+    """
+    deadline = time.monotonic() + 120
     while len(hotline.callbacks(order_no)) < count and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.1)  # a duplicate would arrive now
     return hotline.callbacks(order_no)
