@@ -203,7 +203,7 @@ def test_a_citizen_reports_without_an_account(portal: Portal) -> None:
     number = re.search(r"编号 (\d+)", flash(client.get("/m/citizen").text))
     assert number
     case = portal.case(int(number.group(1)))
-    assert (case["source"], case["status"]) == ("mobile", "received")
+    assert (case["source"], case["status"]) == ("citizen", "received")  # not a grid worker's
     assert case["reporter"] == {"name": "王**", "phone": "138****5678", "email": None}
     assert (
         case["created_by"] == "市民（H5 上报）" and case["divisions"]["community"] == "310117102002"
