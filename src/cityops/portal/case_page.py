@@ -7,8 +7,8 @@ from datetime import datetime
 
 from fastapi import Request
 
-from cityops.auth.principal import Principal
 from cityops.auth.accounts import display_names
+from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases import (
     Action,
