@@ -6,6 +6,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import ROLE_LABELS, Perm, Role
 from cityops.kit.errors import ProblemError
 from cityops.kit.module import Module
+from cityops.kit.workcal import SHANGHAI
 from cityops.org.tree import OrgTree
 from cityops.portal.session import csrf_token, session_token
 
@@ -80,8 +82,14 @@ def format_percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def format_beijing(value: datetime | None) -> str:
+    """An instant as Beijing wall-clock time, the time every page shows ("" when unknown)."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
 _env.filters["num"] = format_number
 _env.filters["pct"] = format_percent
+_env.filters["beijing"] = format_beijing
 
 
 @dataclass(frozen=True, slots=True)
