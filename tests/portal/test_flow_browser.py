@@ -134,3 +134,42 @@ def test_a_citizens_report_is_filtered_apart_from_the_grid_workers(
         f".map(a => a.textContent.trim()).join() === '#{server.phoned}'"
     )
     close_tab(tab, server)
+
+
+def _legend_share(page: Any) -> float:
+    """How much of the case's map its legend and notice cover (0–1), read inside the iframe."""
+    page.frame_locator("#case-map").locator("body[data-map-state=idle]").wait_for(timeout=60_000)
+    embed = next(f for f in page.frames if "/map/embed" in f.url)
+    return float(
+        embed.evaluate(
+            "() => { const area = innerWidth * innerHeight; let covered = 0;"
+            " for (const id of ['legend', 'approximate-notice']) {"
+            "  const el = document.getElementById(id); if (!el || el.hidden) continue;"
+            "  const r = el.getBoundingClientRect(); covered += r.width * r.height; }"
+            " return covered / area; }"
+        )
+    )
+
+
+def test_the_list_uses_the_screen_and_case_maps_are_big_and_clear(
+    browser: Any, server: FlowServer
+) -> None:
+    tab = open_tab(browser, server, viewport={"width": 1920, "height": 1080})
+    page = tab.page
+    _log_in(page, server, "fl_duty", "/cases")
+    table = page.locator("#case-table").bounding_box()
+    assert table is not None and table["width"] >= 1920 * 0.9, table  # not a 1,440 px column
+    page.goto(f"{server.base}/cases/{server.phoned}")
+    desk_map = page.locator("#case-map").bounding_box()
+    assert desk_map is not None and desk_map["height"] >= 360 and desk_map["width"] >= 500
+    assert _legend_share(page) < 0.1
+    close_tab(tab, server)
+
+    phone = open_tab(
+        browser, server, viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True
+    )
+    _log_in(phone.page, server, "fl_grid", f"/m/cases/{server.phoned}")
+    phone_map = phone.page.locator("#case-map").bounding_box()
+    assert phone_map is not None and phone_map["height"] >= 300 and phone_map["width"] >= 300
+    assert _legend_share(phone.page) < 0.15
+    close_tab(phone, server)
