@@ -20,8 +20,10 @@ $(WEB_OUT): web/package.json web/package-lock.json web/build.mjs $(wildcard web/
 	node web/build.mjs
 web: $(WEB_OUT)
 
+# `make demo PORT=8101` serves on another port; Ctrl-C stops the server and its live feed.
+PORT ?= 8000
 demo: install web
-	$(BIN)/cityops demo
+	$(BIN)/cityops demo --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

@@ -49,12 +49,19 @@ def _prepare_sqlite(settings: Settings) -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from cityops.kit.migrate import upgrade
+    from cityops.kit.migrate import applied, upgrade
 
     settings = get_settings()
     _prepare_sqlite(settings)
+    before = applied(settings.database_url)
     upgrade(settings.database_url)
-    typer.echo("schema is up to date")
+    after = applied(settings.database_url)
+    if not before:
+        typer.echo(f"created the schema (revision {', '.join(sorted(after))})")
+    elif before != after:
+        typer.echo(f"upgraded the schema: {', '.join(sorted(before))} → {', '.join(sorted(after))}")
+    else:
+        typer.echo("schema is up to date")
 
 
 async def _seed(settings: Settings) -> str:

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Values an official-account template field may take (see docs/notify.md).
 MP_FIELD_SOURCES = frozenset({"title", "case_no", "status", "time", "summary", "result"})
+#: The four closed loops' names (cases.catalog.shipped.LoopLevel), for settings that name them.
+LOOP_NAMES = frozenset({"community", "multigrid", "town", "district"})
 
 
 def _http_url(value: str, name: str) -> str:
@@ -108,6 +110,13 @@ class Settings(BaseSettings):
     )
     case_max_returns: int = Field(
         default=2, ge=0, description="Returns (退单) a case may take before it must escalate."
+    )
+    case_self_check_loops: set[str] = Field(
+        default_factory=set,
+        description=(
+            "Loop levels (community, multigrid, town, district) at which whoever marked a case "
+            "办结 may also check it; by default none: 核查 is always someone else's."
+        ),
     )
     case_warn_ratio: float = Field(
         default=0.8, gt=0, lt=1, description="Share of a time limit after which 临期 is raised."
@@ -237,6 +246,9 @@ class Settings(BaseSettings):
         unknown = set(self.mp_template_fields.values()) - MP_FIELD_SOURCES
         if unknown:
             raise ValueError(f"mp_template_fields: unknown values {sorted(unknown)}")
+        if self.case_self_check_loops - LOOP_NAMES:
+            wrong = sorted(self.case_self_check_loops - LOOP_NAMES)
+            raise ValueError(f"case_self_check_loops: {wrong} are not loops ({sorted(LOOP_NAMES)})")
         return self
 
     # --- portal overview (总览) and big screen ----------------------------------------------

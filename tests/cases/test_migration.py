@@ -1,4 +1,4 @@
-"""The cases tables match the model; migration 0014 drops the three narrow indexes and back."""
+"""The cases tables match the model; migrations 0014 (narrow indexes) and 0015 (citizen source)."""
 
 from __future__ import annotations
 
@@ -50,3 +50,29 @@ def test_0014_drops_the_narrow_indexes_and_goes_back(tmp_path: Path) -> None:
     assert case_indexes(path) >= NARROW
     upgrade(url, "head")
     assert not NARROW & case_indexes(path)
+
+
+def test_0015_moves_the_h5_pages_cases_to_the_citizen_source(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url, "0014")
+    with sqlite3.connect(path) as conn:
+        for key in ("h5-abc", "m-abc", None):
+            conn.execute(
+                "INSERT INTO case_record (version, source, source_key, category, text, address,"
+                " owner_code, loop_level, status, urgency, photos, returns, reworks, overdue,"
+                " escalate_on_breach, created_by, created_at, updated_at) VALUES (1, 'mobile',"
+                " ?, 'event:0102', 't', '', '310117', 'town', 'received', 'normal', '[]', 0, 0,"
+                " 0, 0, '', '2026-12-01 00:00:00', '2026-12-01 00:00:00')",
+                (key,),
+            )
+    upgrade(url, "0015")
+    assert _sources(path) == [("h5-abc", "citizen"), ("m-abc", "mobile"), (None, "mobile")]
+    downgrade(url, "0014")
+    assert {source for _, source in _sources(path)} == {"mobile"}
+
+
+def _sources(path: Path) -> list[tuple[str | None, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT source_key, source FROM case_record ORDER BY id")
+        return [(r[0], r[1]) for r in rows]

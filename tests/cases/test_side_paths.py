@@ -22,8 +22,9 @@ def test_void_and_reopen(api: Api, places: Places, clock: FakeClock) -> None:
     for action in ("register", "dispatch", "sign", "start"):
         api.ok("t_duty", cid, action)
     api.ok("t_duty", cid, "handle", comment="已处置")
-    for action in ("check", "verify", "close"):
-        api.ok("t_duty", cid, action)
+    for action in ("check", "verify"):  # someone other than the handler checks the work
+        api.ok("t_sijing", cid, action)
+    api.ok("t_duty", cid, "close")
     clock.set(sh(2026, 9, 2, 9, 0))
     reopened = api.ok("t_duty", cid, "reopen", reason="市民反映问题复现")
     assert reopened["status"] == "registered" and reopened["closed_at"] is None

@@ -32,8 +32,8 @@ BUDGET: dict[str, int] = {
     "sign": 5,  # + the case's timers, UPDATE sign timer
     "start": 3,
     "handle": 5,  # + the case's timers, UPDATE handle timer
-    "check": 3,
-    "verify": 3,
+    "check": 4,  # + who handled the case (the check must be someone else's)
+    "verify": 4,
     "close": 4,  # + the case's timers (both done already: nothing to write)
 }
 MAIN_LINE = [action.value for action in workflow_main_line]
@@ -57,6 +57,7 @@ async def _count_main_line(backend: Backend, places: Places) -> tuple[dict[str, 
     env, engine = worker_env(backend, lambda: sh(2026, 7, 6, 10, 0))  # a Monday morning
     sent: list[str] = []
     access, actor = CaseAccess.everything(), Actor.system("test-statements", "310117")
+    verifier = Actor.system("test-verifier", "310117")  # 核查 is never the handler's own
 
     async def opened() -> int:
         async with unit_of_work(env.sessions) as session:
@@ -74,7 +75,8 @@ async def _count_main_line(backend: Backend, places: Places) -> tuple[dict[str, 
             sent.clear()
             async with unit_of_work(env.sessions) as session:
                 data = ActionInput(comment="已修复" if action == "handle" else "")
-                await CaseService(session, env).act(access, actor, case_id, Action(action), data)
+                who = verifier if action in ("check", "verify") else actor
+                await CaseService(session, env).act(access, who, case_id, Action(action), data)
             counts[action] = len(sent)
         return counts, case_id
     finally:

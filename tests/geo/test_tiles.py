@@ -378,6 +378,20 @@ def test_embed_page_token_and_frame_ancestors(backend: Backend, login: Login) ->
             "/map/embed", params={"token": login.token("t_sijing"), "layers": "nowhere"}
         )
         assert bad.status_code == 400
+        assert "没有名为 nowhere 的图层" in bad.text and "units（街镇）" in bad.text
+        for params, said in (
+            ({"center": "abc,31"}, "中心点（center）应为"),
+            ({"center": "121.2"}, "中心点（center）应为"),
+            ({"center": "nan,31"}, "中心点（center）应为"),
+            ({"zoom": "99"}, "缩放级别（zoom）应为 0 到 22"),
+            ({"zoom": "abc"}, "缩放级别（zoom）应为 0 到 22"),
+            ({"crs": "mars"}, "不支持的坐标系（crs）：mars"),
+        ):
+            # Whatever the browser asks for, the page answers in Chinese HTML, no parser text.
+            bad = embed.get("/map/embed", params={"token": login.token("t_sijing"), **params})
+            assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/html")
+            assert said in bad.text, bad.text
+            assert "could not convert" not in bad.text and "Traceback" not in bad.text
 
 
 def _ring_area(points: list[list[int]]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -53,11 +54,13 @@ def test_district_has_nine_parts_each_with_status_and_note(
     # Video (R4), IoT (R6) and command (R9) have not landed: said so, and what fills them.
     video = body["parts"]["video"]
     assert video["status"] == "not_available" and "尚未接入" in video["note"]
-    assert video["missing"] == ["R4 视频中台（GB/T 28181-2016）"]
+    assert video["missing"] == ["视频监控（摄像机联网）"]
     assert isinstance(video["data"]["video_cases_today"], int)
-    assert "R6 物联感知中台" in body["parts"]["city_operation"]["missing"]
+    assert "物联感知设备" in body["parts"]["city_operation"]["missing"]
     command = body["parts"]["command"]
-    assert command["missing"] == ["R9 指挥调度"] and "尚未上线" in command["note"]
+    assert command["missing"] == ["指挥调度系统"] and "尚未接入" in command["note"]
+    for part in body["parts"].values():  # no roadmap code (R4, R6, R9…) reaches the user
+        assert not re.search(r"\bR\d", part["note"] + "".join(part["missing"])), part["note"]
     assert set(command["data"]["supervision"]) == {"urge", "supervise", "listed"}
     area = body["parts"]["area"]["data"]
     assert {c["key"]: c["value"] for c in area["counts"]}["towns"] == 20
@@ -96,7 +99,7 @@ def test_town_community_and_grid_dispatch_instead_of_command(
 ) -> None:
     town, _ = overview(client, login, "t_sijing", "310117102")
     assert town["kind"] == "town" and set(town["parts"]) == COMMON | {"dispatch"}
-    assert town["parts"]["dispatch"]["missing"] == ["R9 指挥调度"]
+    assert town["parts"]["dispatch"]["missing"] == ["指挥调度系统"]
     assert [c["code"] for c in town["crumbs"]] == ["310117", "310117102"]
     assert town["crumbs"][0]["overview"] is None  # the district is a path, not a page, for a town
     assert town["parts"]["map"]["data"]["child_layer"] == "communities"
@@ -220,7 +223,7 @@ class _Cameras:
     """A video hub's contribution, as the R4 module will register it (only its shape is real)."""
 
     part = "video"
-    module = "R4 视频中台（GB/T 28181-2016）"
+    module = "视频监控（摄像机联网）"
 
     async def data(self, area: AreaQuery) -> dict[str, Any]:
         assert area.scope.allows(area.code)

@@ -122,8 +122,9 @@ def test_district_overview_shows_nine_parts_and_updates_live(session: Session, s
         assert section.is_visible()
         expected = "not_available" if key == "video" else "live"
         assert section.get_attribute("data-status") == expected, key
-    assert "视频中台尚未接入" in page.locator("#part-video").inner_text()
-    assert "待接入：R9 指挥调度" in page.locator("#part-command").inner_text()
+    assert "视频监控（摄像机联网）尚未接入" in page.locator("#part-video").inner_text()
+    assert "指挥调度系统尚未接入" in page.locator("#part-command").inner_text()
+    assert not re.search(r"\bR\d", page.locator("main").inner_text())  # no roadmap codes
     assert "1,909,713" in page.locator("#part-population").inner_text()
     page.wait_for_selector("#ov-live[data-state=live]")
     page.wait_for_selector(MAP_IDLE, timeout=30_000)

@@ -97,7 +97,8 @@ def test_district_page_shows_nine_parts_and_role_aware_navigation(client: TestCl
         'href="/screen"',
         'href="/cases"',
     ]
-    assert "待接入：R4 视频中台" in page.text and "待接入：R9 指挥调度" in page.text
+    assert "视频监控（摄像机联网）尚未接入" in page.text and "指挥调度系统尚未接入" in page.text
+    assert "R4 " not in page.text and "R9 " not in page.text  # no roadmap codes on screen
     population = page.text.split('id="part-population"')[1].split("</section>")[0]
     assert "1,909,713" in population and "数据来源" in population
     csp = page.headers["content-security-policy"]
@@ -164,7 +165,7 @@ class _Cameras:
     """A video hub's contribution, shaped as the R4 module will register it."""
 
     part = "video"
-    module = "R4 视频中台（GB/T 28181-2016）"
+    module = "视频监控（摄像机联网）"
 
     async def data(self, area: AreaQuery) -> dict[str, Any]:
         return {"tiles": [{"label": "在线摄像机", "value": 1234, "unit": "路"}]}
@@ -183,4 +184,4 @@ def test_a_part_fills_in_when_its_module_lands(client: TestClient) -> None:
         client.app.state.overview.cache.clear()  # type: ignore[attr-defined]
     for html in (fragment.text, page.text.split('id="part-video"')[1].split("</section>")[0]):
         assert "在线摄像机" in html and "1,234" in html
-        assert "视频中台尚未接入" not in html and 'data-status="live"' in fragment.text
+        assert "尚未接入" not in html and 'data-status="live"' in fragment.text

@@ -398,4 +398,9 @@ def test_api_errors_stay_problem_json_and_portal_errors_are_pages(client: TestCl
     )
     page = client.get("/nope", headers=html)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    # A bad query parameter on a page: an HTML page in Chinese naming it, not English JSON.
+    bad = client.get("/towns/310117102/page", params={"token": "x" * 500}, headers=html)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert "网址中的参数 token 的值无法使用" in bad.text
+    assert "String should have" not in bad.text
     assert client.get("/nope").headers["content-type"] == "application/problem+json"

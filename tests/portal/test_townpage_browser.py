@@ -102,6 +102,12 @@ def compose(page: Any, server: str, photo: Path) -> None:
     page.select_option("#tp-add-part", "event_flow")
     page.click("#tp-add-part-btn")
     page.click("#tp-add-map-btn")
+    # The operator sees layers by name (街镇, 居村…), never ids, and no JSON unless asked.
+    layers = page.locator("#tp-widget-list .tp-layers").inner_text()
+    assert "街镇" in layers and "未结案件" in layers
+    assert not {"units", "communities", "cases"} & set(layers.replace("\n", " ").split())
+    assert "地图：街镇、居村、未结案件" in page.locator("#tp-widget-list").inner_text()
+    assert not page.locator("#tp-widgets-json").is_visible()
     canvas = page.locator("#tp-edit-canvas").bounding_box()
     column = canvas["width"] / 12
     # The map was added below the part: move it up beside the part, then make it wider.
@@ -143,8 +149,13 @@ def test_compose_save_reload_and_open_by_link(browser: Any, server: str, tmp_pat
     page.goto(f"{server}/towns/{SIJING}/page/edit")
     page.fill("input[name=label]", "区城运中心大屏")
     page.click("#tp-issue")
-    url = page.locator("#tp-issued-page").input_value()
-    assert url.startswith(f"/towns/{SIJING}/page?token=tpl_")
+    issued = page.locator("#tp-issued")
+    box = issued.bounding_box()  # where the page reloads: seen without scrolling
+    assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"]
+    assert "（北京时间）" in issued.inner_text() and "UTC" not in issued.inner_text()
+    whole = page.locator("#tp-issued-page").input_value()
+    assert whole.startswith(f"{server}/towns/{SIJING}/page?token=tpl_")  # an absolute link
+    url = whole.removeprefix(server)
 
     visitor = _open(browser)  # a fresh context: no cookie, no login
     reply = visitor.page.goto(server + url)

@@ -11,7 +11,7 @@ from shapely.geometry import Point, box
 
 from cityops.cases.catalog.codes import find_category
 from cityops.cases.flow.table import Status, actions_from
-from cityops.simulate.accounts import Login, SimAccounts
+from cityops.simulate.accounts import Login, SimAccounts, places_in_scopes
 from cityops.simulate.channels import CasesApiChannel
 from cityops.simulate.handlers import NEXT_STEPS, choose_step
 from cityops.simulate.runner import SimConfig, Simulation
@@ -93,3 +93,15 @@ def test_a_report_the_platform_cannot_take_is_kept_and_sent_first_next_time() ->
     assert asyncio.run(deliver_to_nothing()) is False
     assert simulation.stats.retried == 1
     assert simulation._next_report() == report
+
+
+def test_the_first_reports_and_every_eighth_go_to_peoples_scopes() -> None:
+    focus = places_in_scopes(PLACES, ["310117104", "310117104001", "310117103001", "3101179"])
+    assert [p.code for p in focus] == ["310117103001", "310117104001"]  # no place in 3101179
+    accounts = SimAccounts({}, Login("x", "y"), "310117", {}, PLACES, focus=focus)
+    simulation = Simulation(SimConfig("http://127.0.0.1:1", seed=3), accounts)
+    reports = [simulation._next_report() for _ in range(16)]
+    assert [r.place.code for r in reports[:2]] == ["310117103001", "310117104001"]
+    for report in (*reports[:2], reports[7], reports[15]):
+        assert report.source == "grid"
+        assert find_category(report.category).loop_level == "community"  # stays in its scope

@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from cityops.kit.workcal import SHANGHAI
 from tests.conftest import PASSWORD, Backend
 
 SIJING = "310117102"
@@ -133,7 +135,13 @@ def test_links_through_the_editor(client: TestClient) -> None:
     reply = client.post(f"/towns/{SHESHAN}/page/links", data=data)
     assert reply.status_code == 201
     url = re.search(r'id="tp-issued-page" value="([^"]+)"', reply.text)
-    assert url is not None
+    assert url is not None and url.group(1).startswith("http://testserver/towns/")
+    assert reply.text.index('id="tp-issued"') < reply.text.index('id="tp-form"')  # at the top
+    expiry = re.search(r"有效期至 (\S+ \S+)（北京时间）", reply.text)
+    assert expiry is not None and "UTC" not in reply.text
+    shown = datetime.strptime(expiry.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+    # 168 hours from now, read as Beijing time (UTC would be 8 hours off); an hour of slack.
+    assert abs(shown - (datetime.now(UTC) + timedelta(hours=168))) < timedelta(hours=1)
     link_id = re.findall(r'data-link="(\d+)"', reply.text)[0]
     as_user(client, "t_sijing")  # another town's operator may neither see nor revoke them
     assert client.get(f"/towns/{SHESHAN}/page/edit").status_code == 403

@@ -17,6 +17,7 @@ interface Widget {
 interface EditorConfig {
   parts: { key: string; title: string }[];
   layers: string[];
+  layerTitles?: Record<string, string>;
   apps: string[];
   columns: number;
   rows: number;
@@ -29,6 +30,8 @@ const field = document.getElementById("tp-widgets-json") as HTMLTextAreaElement;
 const canvas = document.getElementById("tp-edit-canvas") as HTMLElement;
 const list = document.getElementById("tp-widget-list") as HTMLElement;
 const partTitles = new Map(config.parts.map((p) => [p.key, p.title]));
+/** A layer as people call it (行政区划, 案件), never its id. */
+const layerTitle = (name: string): string => config.layerTitles?.[name] ?? name;
 let widgets: Widget[] = parse(field.value);
 
 function parse(text: string): Widget[] {
@@ -44,7 +47,7 @@ const clamp = (value: number, low: number, high: number): number => Math.max(low
 
 function label(w: Widget): string {
   if (w.kind === "part") return `部件：${partTitles.get(w.part ?? "") ?? w.part ?? ""}`;
-  if (w.kind === "map") return `地图：${(w.layers ?? []).join("、")}`;
+  if (w.kind === "map") return `地图：${(w.layers ?? []).map(layerTitle).join("、")}`;
   return `应用页面：${w.path ?? ""}`;
 }
 
@@ -157,7 +160,7 @@ function layerBoxes(w: Widget): HTMLElement {
       w.layers = config.layers.filter((n) => chosen.has(n));
       changed();
     });
-    item.append(box, name);
+    item.append(box, layerTitle(name));
     wrap.append(item);
   }
   return wrap;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -309,3 +309,8 @@ async def revoke_api_key(
         client_ip=client_ip,
         detail={"key_id": key_id},
     )
+
+
+async def display_names(session: AsyncSession, usernames: Collection[str]) -> dict[str, str]:
+    """How pages name these accounts (the display name, where one is set), by username."""
+    return await AccountRepository(session).display_names(usernames)

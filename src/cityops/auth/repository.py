@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -21,6 +21,15 @@ class AccountRepository:
     async def by_username(self, username: str) -> Account | None:
         """One account by username, unscoped (login needs it before any scope exists)."""
         return await self.session.scalar(select(Account).where(Account.username == username))
+
+    async def display_names(self, usernames: Collection[str]) -> dict[str, str]:
+        """Display names of these accounts by username (for pages that show who did what)."""
+        if not usernames:
+            return {}
+        stmt = select(Account.username, Account.display_name).where(
+            Account.username.in_(sorted(usernames))
+        )
+        return {name: shown for name, shown in (await self.session.execute(stmt)).all() if shown}
 
     async def get(self, account_id: int, scope: DataScope) -> Account | None:
         """One account inside a scope."""

@@ -170,6 +170,17 @@ class CaseRepository:
         )
         return (await self.session.scalars(stmt.order_by(CaseEvent.seq))).all()
 
+    async def last_actor(self, case_id: int, action: str) -> tuple[int | None, str] | None:
+        """Who last took this action on a case the caller already loaded: (account id, name)."""
+        stmt = (
+            select(CaseEvent.actor_id, CaseEvent.actor)
+            .where(CaseEvent.case_id == case_id, CaseEvent.action == action)
+            .order_by(CaseEvent.seq.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row[0], row[1])
+
     async def timers_of(self, case_ids: Sequence[int]) -> dict[int, Sequence[CaseTimer]]:
         """The SLA timers of cases the caller already loaded through its access, by case id."""
         if not case_ids:

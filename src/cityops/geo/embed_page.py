@@ -24,6 +24,7 @@ from cityops.auth.deps import optional_principal, principal_for
 from cityops.auth.roles import Perm
 from cityops.config import Settings
 from cityops.geo import crs as crs_module
+from cityops.geo.layers import registry
 from cityops.geo.map_state import chosen_layers, district_bounds, map_state
 from cityops.geo.map_style import API, DRAWINGS
 from cityops.kit.errors import ProblemError
@@ -76,15 +77,62 @@ def _error(status: int, message: str, origins: list[str]) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=security_headers(origins))
 
 
+class BadParameter(ValueError):
+    """A query parameter the page cannot use; the message is for the person looking at it."""
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if abs(value) < 1e8 else None  # also refuses nan and inf
+
+
 def _center(text: str, crs: str) -> list[float]:
-    """A `lon,lat` (in `crs`) as WGS84, or ValueError."""
-    parts = [float(v) for v in text.split(",")]
-    if len(parts) != 2 or not all(abs(v) < 1e8 for v in parts):
-        raise ValueError("center must be two finite numbers: lon,lat")
-    x, y = crs_module.transform(parts[0], parts[1], crs, crs_module.CRS.WGS84)
+    """A `lon,lat` (in `crs`) as WGS84, or BadParameter."""
+    parts = [_number(v) for v in text.split(",")]
+    if len(parts) != 2 or parts[0] is None or parts[1] is None:
+        raise BadParameter("中心点（center）应为“经度,纬度”两个数字，例如 121.2277,31.0322")
+    try:
+        x, y = crs_module.transform(parts[0], parts[1], crs, crs_module.CRS.WGS84)
+    except ValueError as exc:
+        raise BadParameter("中心点（center）无法换算到地图坐标") from exc
     if not (-180 <= x <= 180 and -85.06 <= y <= 85.06):
-        raise ValueError("center is outside the map")
+        raise BadParameter("中心点（center）不在地图范围内")
     return [round(x, 7), round(y, 7)]
+
+
+def _zoom(text: str | None) -> float | None:
+    """A zoom level 0–22, or BadParameter."""
+    if text is None or not text.strip():
+        return None
+    value = _number(text)
+    if value is None or not 0 <= value <= 22:
+        raise BadParameter("缩放级别（zoom）应为 0 到 22 之间的数字")
+    return value
+
+
+def _layers(names: str | None, principal: Any) -> tuple[list[Any], bool]:
+    """The chosen layers, or BadParameter naming the unknown ones and the known ones in Chinese."""
+    try:
+        return chosen_layers(names, principal)
+    except ProblemError as exc:
+        wanted = [n.strip() for n in (names or "").split(",") if n.strip()]
+        unknown = [n[:32] for n in wanted if n != DRAWINGS and n not in registry]
+        known = "、".join(f"{layer.name}（{layer.title}）" for layer in registry)
+        raise BadParameter(
+            f"没有名为 {'、'.join(unknown) or names} 的图层；可用图层：{known}、{DRAWINGS}（标绘）"
+        ) from exc
+
+
+def _crs(name: str) -> str:
+    try:
+        return crs_module.resolve_crs(name)
+    except crs_module.CRSError as exc:
+        raise BadParameter(
+            f"不支持的坐标系（crs）：{name[:32]}；可用 wgs84、gcj02、bd09、cgcs2000 或 EPSG 代码"
+        ) from exc
 
 
 @router.get("/map/embed")
@@ -92,7 +140,7 @@ async def embed(
     request: Request,
     layers: Annotated[str | None, Query(max_length=500)] = None,
     center: Annotated[str | None, Query(max_length=100)] = None,
-    zoom: Annotated[float | None, Query(ge=0, le=22)] = None,
+    zoom: Annotated[str | None, Query(max_length=32)] = None,
     crs: Annotated[str, Query(max_length=64)] = "wgs84",
     token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
@@ -104,14 +152,14 @@ async def embed(
     if principal.must_change_password or not principal.can(Perm.ORG_READ):
         return _error(403, ERRORS[403], origins)
     try:
-        chosen, drawings = chosen_layers(layers, principal)
-        target = crs_module.resolve_crs(crs)
+        chosen, drawings = _layers(layers, principal)
+        target = _crs(crs)
         start = _center(center, target) if center else None
-    except (ProblemError, crs_module.CRSError, ValueError) as exc:
-        detail = exc.detail if isinstance(exc, ProblemError) else str(exc)
-        return _error(400, f"{ERRORS[400]}：{detail}", origins)
+        level = _zoom(zoom)
+    except BadParameter as exc:  # said in Chinese, never the exception text of a parser
+        return _error(400, f"{ERRORS[400]}：{exc}", origins)
     bounds = await district_bounds(map_state(request).context)
-    config = _config(origins, token, chosen, drawings, start, zoom, target, bounds)
+    config = _config(origins, token, chosen, drawings, start, level, target, bounds)
     html = _env.get_template("embed.html").render(
         config=config, static=STATIC, version=__version__, layers=config["layers"]
     )

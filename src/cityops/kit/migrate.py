@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def alembic_config(database_url: str, module_versions: Sequence[str] = ()) -> Config:
@@ -41,3 +44,19 @@ def upgrade(database_url: str, revision: str = "heads") -> None:
 def downgrade(database_url: str, revision: str) -> None:
     """Take the schema back to `revision`."""
     command.downgrade(alembic_config(database_url, module_versions()), revision)
+
+
+def applied(database_url: str) -> set[str]:
+    """The revisions the database is at now; empty for a database without a schema."""
+
+    async def read() -> set[str]:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())

@@ -28,9 +28,11 @@ from cityops.overview.labels import (
 from cityops.overview.schemas import Part, PartStatus
 
 NO_CASE_READ = "您的角色无权查看案件数据，本部分不显示。"
-IOT_MISSING = "R6 物联感知中台"
-VIDEO_MISSING = "R4 视频中台（GB/T 28181-2016）"
-COMMAND_MISSING = "R9 指挥调度"
+#: What a part still waits for, in the duty officer's words (shown as "…尚未接入"); a module
+#: that lands names the same words in its `PartProvider.module`.
+IOT_MISSING = "物联感知设备"
+VIDEO_MISSING = "视频监控（摄像机联网）"
+COMMAND_MISSING = "指挥调度系统"
 #: At most this many child areas in a chart (the busiest); the table beside it lists them all.
 CHART_CHILDREN = 20
 
@@ -133,7 +135,7 @@ async def city_operation_part(ctx: PartContext) -> Part:
         "due_30d": perf.due,
     }
     note = (
-        "实时案件指标（每次案件变化即更新）。物联感知中台（R6）尚未接入："
+        "实时案件指标（每次案件变化即更新）。物联感知设备尚未接入："
         "接入后此处将显示传感器在线率和感知告警。"
     )
     return _part(ctx, PartKey.CITY_OPERATION, "live", note, missing=[IOT_MISSING], data=data)
@@ -249,7 +251,7 @@ async def multigrid_part(ctx: PartContext) -> Part:
 async def video_part(ctx: PartContext) -> Part:
     """视频: the video hub has not landed; show today's cases opened by video alarms."""
     note = (
-        "视频中台（R4，GB/T 28181-2016 联网）尚未接入：接入后此处显示摄像机在线数、视频告警和实时画面。"
+        "视频监控（摄像机联网，GB/T 28181-2016）尚未接入：接入后此处显示摄像机在线数、视频告警和实时画面。"
         "目前仅显示今日由视频告警生成的案件数。"
     )
     data: dict[str, Any] = {"cameras": None, "video_cases_today": None}
@@ -309,7 +311,7 @@ def _supervision(rows: list[OpenRow]) -> dict[str, int]:
 async def command_part(ctx: PartContext) -> Part:
     """综合指挥 (district): R9 has not landed; show supervision, escalations and overdue cases."""
     note = (
-        "指挥调度模块（R9）尚未上线：预案、应急资源、多方会商与指令上传下达将在此显示。"
+        "指挥调度系统尚未接入：预案、应急资源、多方会商与指令上传下达将在此显示。"
         "目前显示由案件数据得出的督办、升级和超期情况。"
     )
     if ctx.facts is None:
@@ -331,7 +333,7 @@ async def command_part(ctx: PartContext) -> Part:
 async def dispatch_part(ctx: PartContext) -> Part:
     """调度 (town and below): cases waiting for dispatch, returned, dispatched today, extensions."""
     note = (
-        "街镇调度：待派遣、退单和延期申请等来自案件流转。指挥调度模块（R9）尚未上线，"
+        "街镇调度：待派遣、退单和延期申请等来自案件流转。指挥调度系统尚未接入，"
         "接入后此处显示调度资源、队伍和通信。"
     )
     if ctx.facts is None:

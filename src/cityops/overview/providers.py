@@ -7,7 +7,7 @@ app registers it when it is built:
 
     class CameraCounts:
         part = "video"
-        module = "R4 视频中台（GB/T 28181-2016）"
+        module = "视频监控（摄像机联网）"   # the words the part's `missing` shows
 
         async def data(self, area: AreaQuery) -> dict[str, Any]:
             cameras = await camera_repository.counts(area.session, area.code, area.scope)

@@ -239,7 +239,7 @@ async def _filled(part: Part, ctx: PartContext, session: AsyncSession) -> Part:
         update={
             "status": "live" if part.status == "not_available" and waited else part.status,
             "missing": [m for m in part.missing if m != provider.module],
-            "note": f"{provider.module}已接入，本部分含该模块提供的数据。",
+            "note": f"{provider.module}已接入，本部分含其提供的数据。",
             "data": {**part.data, "provided": provided},
         }
     )

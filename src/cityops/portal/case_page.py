@@ -7,6 +7,7 @@ from datetime import datetime
 
 from fastapi import Request
 
+from cityops.auth.accounts import display_names
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.cases import (
@@ -81,6 +82,7 @@ class CaseView:
     links: list[str]  # other references (e.g. an Open311 media_url)
     forms: list[ActionForm]
     departments: list[tuple[int, str]]
+    default_department: str | None  # the routed default department's name (its key if unknown)
     targets: list[tuple[str, str]]
     map_url: str | None
     location: str | None
@@ -155,10 +157,18 @@ async def load_case_view(request: Request, principal: Principal, case_id: int) -
         ids = {case.department_id} | {e.detail.get("department_id") for e in events if e.detail}
         named = await svc.departments(sorted(i for i in ids if isinstance(i, int)))
         choices: list[tuple[int, str]] = []
+        default_department = case.department_key
         owner_unit = divisions_of(case).department_owner(LoopLevel(case.loop_level))
         if owner_unit and {Action.DISPATCH, Action.REDISPATCH} & set(allowed):
             found = await unit_departments(session, principal.scope, owner_unit)
             choices = [(d.id, d.name) for d in found]
+            # The routed default by its name (城管执法中队), not its key (cgzf).
+            keyed = {d.key: d.name for d in found}
+            default_department = keyed.get(case.department_key or "", default_department)
+        people = {e.actor for e in events} | {
+            str(e.detail["handled_by"]) for e in events if e.detail and "handled_by" in e.detail
+        }
+        names = await display_names(session, people)
     now = env.now()
     refs = list(case.photos or [])
     owner = tree.get(case.owner_code)
@@ -176,11 +186,12 @@ async def load_case_view(request: Request, principal: Principal, case_id: int) -
         divisions=_divisions(case, tree),
         timers=_timer_rows(timers, now),
         pending_extension=pending,
-        timeline=timeline_rows(events, tree, {i: d.name for i, d in named.items()}),
+        timeline=timeline_rows(events, tree, {i: d.name for i, d in named.items()}, names),
         photos=[s for s in (sha_of(r) for r in refs) if s],
         links=[r for r in refs if sha_of(r) is None],
         forms=action_forms(case, allowed, photos=True),
         departments=choices,
+        default_department=default_department,
         targets=_targets(case, tree, principal),
         map_url=_map_url(case, principal),
         location=f"{case.lon:.6f}, {case.lat:.6f}"

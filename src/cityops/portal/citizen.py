@@ -147,7 +147,7 @@ async def citizen_submit(request: Request) -> Response:
         values.submission = new_submission()
     try:
         _check(request, values, limits)
-        body = checked_report(values, f"h5-{values.submission}", with_contact=True)
+        body = checked_report(values, f"h5-{values.submission}", citizen=True)
         files = await photo_files(form, "photos", settings.media_max_bytes)
         actor = Actor.system(ACTOR_NAME, settings.district_code)
         result = await open_report(request, actor, CaseAccess.everything(), body, files, None)

@@ -6,6 +6,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import ROLE_LABELS, Perm, Role
 from cityops.kit.errors import ProblemError
 from cityops.kit.module import Module
+from cityops.kit.workcal import SHANGHAI
 from cityops.org.tree import OrgTree
 from cityops.portal.session import csrf_token, session_token
 
@@ -80,8 +82,14 @@ def format_percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def format_beijing(value: datetime | None) -> str:
+    """An instant as Beijing wall-clock time, the time every page shows ("" when unknown)."""
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
 _env.filters["num"] = format_number
 _env.filters["pct"] = format_percent
+_env.filters["beijing"] = format_beijing
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +221,21 @@ def _status_of(exc: Exception) -> int:
     return 500
 
 
+def _query_message(exc: Exception) -> str | None:
+    """For a bad query string: which parameters, in Chinese (never the validator's English)."""
+    if not isinstance(exc, RequestValidationError):
+        return None
+    names = [
+        str(error["loc"][-1])[:32]
+        for error in exc.errors()
+        if len(error.get("loc", ())) >= 2 and error["loc"][0] == "query"
+    ]
+    if not names:
+        return None
+    listed = "、".join(dict.fromkeys(names))
+    return f"网址中的参数 {listed} 的值无法使用（格式不对或超出范围），请检查链接后重试。"
+
+
 async def _tree_or_none(request: Request) -> OrgTree | None:
     try:
         tree: OrgTree = await request.app.state.org_tree.current()
@@ -231,7 +254,7 @@ def _html_or(original: AnyHandler | None) -> Handler:
             log.exception("unhandled error on %s %s", request.method, request.url.path)
         page = frame(request, await _tree_or_none(request))
         headers = getattr(exc, "headers", None) if status in (405, 413) else None
-        response = error_page(page, status)
+        response = error_page(page, status, _query_message(exc))
         for name, value in (headers or {}).items():
             response.headers[name] = value
         return response

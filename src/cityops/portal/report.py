@@ -97,7 +97,7 @@ async def report_submit(request: Request) -> Response:
         values.submission = new_submission()
     uploader = Uploader(principal.account_id, principal.username, principal.org_code)
     try:
-        body = checked_report(values, f"m-{values.submission}", with_contact=False)
+        body = checked_report(values, f"m-{values.submission}", citizen=False)
         files = await photo_files(form, "photos", settings_of(request).media_max_bytes)
         access = CaseAccess.of(principal)
         result = await open_report(request, Actor.of(principal), access, body, files, uploader)

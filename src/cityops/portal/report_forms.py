@@ -1,8 +1,8 @@
 """What the two report pages share: category and place choices, checking a report, opening it.
 
 A report is checked by the API's own `CaseCreate` schema and opened by the same `intake` as
-`POST /api/v1/cases`, with source `mobile`; its photos are cleaned and stored in the same
-transaction, so a refused report leaves no photo rows.
+`POST /api/v1/cases`, with source `mobile` (staff's phones) or `citizen` (the H5 page); its
+photos are cleaned and stored in the same transaction, so a refused report leaves no photo rows.
 """
 
 from __future__ import annotations
@@ -139,10 +139,14 @@ class ReportValues:
         )
 
 
-def checked_report(values: ReportValues, source_key: str, *, with_contact: bool) -> CaseCreate:
-    """The report as the API's schema checks it; 422 naming each bad field."""
+def checked_report(values: ReportValues, source_key: str, *, citizen: bool) -> CaseCreate:
+    """The report as the API's schema checks it; 422 naming each bad field.
+
+    A citizen's report (the H5 page) carries the reporter's contact and its own source, so
+    the duty officer can pick out the residents' reports; staff's phones report as `mobile`.
+    """
     raw: dict[str, object] = {
-        "source": "mobile",
+        "source": "citizen" if citizen else "mobile",
         "source_key": source_key,
         "category": values.category or "-",
         "text": values.text,
@@ -153,7 +157,7 @@ def checked_report(values: ReportValues, source_key: str, *, with_contact: bool)
         raw["location"] = {"lon": values.lon or "-", "lat": values.lat or "-", "crs": "wgs84"}
     elif values.org_code:
         raw["org_code"] = values.org_code
-    if with_contact:
+    if citizen:
         raw["reporter"] = {"name": values.name or None, "phone": values.phone or None}
     try:
         body = CaseCreate.model_validate(raw)

@@ -90,12 +90,14 @@ async def _page(
         "errors": errors or [],
         "links": links,
         "issued": issued,
+        "origin": str(request.base_url).rstrip("/"),  # links are shown whole, to copy as they are
         "hours": LINK_HOURS,
         "save_path": SAVE_PATH,
         "max_mb": settings_of(request).media_max_bytes / 1048576,
         "editor": {
             "parts": [{"key": k, "title": PART_TITLES[PartKey(k)]} for k in WIDGET_PARTS],
             "layers": registry.names(),
+            "layerTitles": {layer.name: layer.title for layer in registry},
             "apps": list(APP_PREFIXES),
             "columns": COLUMNS,
             "rows": MAX_ROWS,

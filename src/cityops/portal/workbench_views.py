@@ -248,9 +248,19 @@ class TimelineRow:
     photos: list[str]
 
 
-def _notes(detail: Mapping[str, Any], tree: OrgTree, departments: Mapping[int, str]) -> list[str]:
+def _notes(
+    detail: Mapping[str, Any],
+    tree: OrgTree,
+    departments: Mapping[int, str],
+    names: Mapping[str, str],
+) -> list[str]:
     """The parts of an entry's detail worth reading, in Chinese."""
     notes: list[str] = []
+    handler = detail.get("handled_by")
+    if isinstance(handler, str):
+        who = names.get(handler, handler)
+        independent = "独立核查" if detail.get("independent") else "办结人本人核查（本闭环允许）"
+        notes.append(f"核查 {who} 的处置（{independent}）")
     department = detail.get("department_id")
     if isinstance(department, int):
         notes.append(f"承办部门：{departments.get(department, department)}")
@@ -278,9 +288,13 @@ def _notes(detail: Mapping[str, Any], tree: OrgTree, departments: Mapping[int, s
 
 
 def timeline_rows(
-    events: Sequence[CaseEvent], tree: OrgTree, departments: Mapping[int, str]
+    events: Sequence[CaseEvent],
+    tree: OrgTree,
+    departments: Mapping[int, str],
+    names: Mapping[str, str] | None = None,
 ) -> list[TimelineRow]:
-    """A case's timeline, oldest first."""
+    """A case's timeline, oldest first; people by display name where `names` has one."""
+    names = names or {}
     rows: list[TimelineRow] = []
     for event in events:
         before = t.label(STATUS_LABELS, event.from_status) if event.from_status else ""
@@ -295,11 +309,11 @@ def timeline_rows(
                 action=event.action,
                 action_label=t.action_label(event.action),
                 states=f"{before} → {after}" if before and before != after else after,
-                actor=event.actor,
+                actor=names.get(event.actor, event.actor),
                 actor_org=org.name if org else event.actor_org,
                 comment=event.comment,
                 reason=event.reason,
-                notes=_notes(detail, tree, departments),
+                notes=_notes(detail, tree, departments, names),
                 photos=[s for s in (sha_of(p) for p in photos if isinstance(p, str)) if s],
             )
         )

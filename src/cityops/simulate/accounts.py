@@ -40,6 +40,11 @@ SYSTEMS: dict[str, tuple[str, str]] = {
     "open311": ("sim-open311", "模拟Open311客户端（合成数据）"),
 }
 OFFICER = ("sim-duty", "模拟值班调度员（合成数据）")
+#: The second person: 核查 must be someone other than whoever marked the case 办结.
+CHECKER = ("sim-check", "模拟核查员（合成数据）")
+#: People whose scope the simulator keeps busy (a department handler sees only its
+#: department's cases, the administrators none).
+WORKING_ROLES = (Role.DISTRICT_OFFICER, Role.TOWN_OPERATOR, Role.GRID_WORKER, Role.LEADER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class SimAccounts:
     district: str = "310117"
     grid_workers: dict[str, Login] = field(default_factory=dict)  # community code → login
     places: list[Place] = field(default_factory=list)
+    checker: Login | None = None
+    focus: list[Place] = field(default_factory=list)  # one place in every person's scope
 
 
 async def load_places(session: AsyncSession, district_code: str) -> list[Place]:
@@ -74,6 +81,30 @@ async def load_places(session: AsyncSession, district_code: str) -> list[Place]:
             town = names.get(unit.parent_code or "", "")
             places.append(Place(unit.code, unit.name, town, area))
     return sorted(places, key=lambda p: p.code)
+
+
+def places_in_scopes(places: list[Place], scopes: list[str]) -> list[Place]:
+    """Few places such that every scope (an org-code prefix) holds one: the narrowest first."""
+    chosen: list[Place] = []
+    for scope in sorted(set(scopes), key=lambda code: (-len(code), code)):
+        if any(place.code.startswith(scope) for place in chosen):
+            continue
+        inside = [place for place in places if place.code.startswith(scope)]
+        if inside:
+            chosen.append(inside[0])
+    return chosen
+
+
+async def people_scopes(session: AsyncSession, district: str) -> list[str]:
+    """The org codes below the district of the platform's active people (not the simulator's)."""
+    stmt = select(Account.org_code).where(
+        Account.active.is_(True),
+        Account.role.in_([role.value for role in WORKING_ROLES]),
+        Account.org_code.startswith(district),
+        Account.org_code != district,
+        ~Account.username.startswith("sim-"),
+    )
+    return sorted(set((await session.scalars(stmt)).all()))
 
 
 async def _system(session: AsyncSession, district: str, username: str, name: str) -> str:
@@ -134,7 +165,9 @@ async def prepare_accounts(
         for source, (username, name) in SYSTEMS.items()
     }
     officer = await _person(session, OFFICER[0], Role.DISTRICT_OFFICER, district, OFFICER[1])
+    checker = await _person(session, CHECKER[0], Role.DISTRICT_OFFICER, district, CHECKER[1])
     places = await load_places(session, district)
+    focus = places_in_scopes(places, await people_scopes(session, district))
     chosen = rng.sample(places, min(workers, len(places)))
     grid_workers = {
         place.code: await _person(
@@ -146,4 +179,4 @@ async def prepare_accounts(
         )
         for place in chosen
     }
-    return SimAccounts(keys, officer, district, grid_workers, places)
+    return SimAccounts(keys, officer, district, grid_workers, places, checker, focus)

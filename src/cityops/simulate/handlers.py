@@ -68,16 +68,26 @@ def choose_step(
     return Step(action, dict(body))
 
 
+#: States whose next step judges the handling (核查, 核查通过, 返工): the checker takes it.
+CHECKING = frozenset({"handled", "verifying"})
+
+
 @dataclass(slots=True)
 class Handlers:
-    """Moves the simulator's cases one step at a time as the duty officer."""
+    """Moves the simulator's cases one step at a time: the duty officer, and a checker.
+
+    The platform does not let whoever marked a case 办结 check it, so the checks are
+    played by a second account.
+    """
 
     http: httpx.AsyncClient
     token: str
     rng: random.Random
+    checker_token: str = ""
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def _auth(self, status: str = "") -> dict[str, str]:
+        token = self.checker_token if status in CHECKING and self.checker_token else self.token
+        return {"Authorization": f"Bearer {token}"}
 
     async def advance(self, case_id: int) -> tuple[str | None, str]:
         """Take one step on a case: (the action taken or None, the state it is in now)."""
@@ -87,13 +97,19 @@ class Handlers:
         status = str(case["status"])
         if status in DONE:
             return None, status
+        if status in CHECKING:  # what the checker, not the handler, may do
+            reply = await self.http.get(f"/api/v1/cases/{case_id}", headers=self._auth(status))
+            reply.raise_for_status()
+            case = reply.json()
         step = choose_step(
             status, list(case["allowed_actions"]), case["pending_extension"] is not None, self.rng
         )
         if step is None:
             return None, status
         moved = await self.http.post(
-            f"/api/v1/cases/{case_id}/actions/{step.action}", json=step.body, headers=self._auth()
+            f"/api/v1/cases/{case_id}/actions/{step.action}",
+            json=step.body,
+            headers=self._auth(status),
         )
         if moved.status_code == 409:  # someone else moved it meanwhile: look again next time
             return None, status

@@ -31,6 +31,8 @@ from cityops.simulate.handlers import DONE, Handlers
 from cityops.simulate.scenarios import Report, ReportMaker, is_simulated
 
 log = logging.getLogger(__name__)
+#: Every this many reports, one goes to a person's scope (SimAccounts.focus) in turn.
+FOCUS_EVERY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Simulation:
         mobile_places = [p for p in accounts.places if p.code in accounts.grid_workers]
         self.mobile_places = mobile_places
         self.stats = SimStats()
+        self.drawn = 0  # reports drawn so far (a resend is not drawn again)
         self.pending: list[Report] = []  # taken from the maker, not yet accepted
         self.due: list[tuple[float, int]] = []  # (when, case id): a heap of next steps
         self.stop = asyncio.Event()
@@ -127,7 +130,13 @@ class Simulation:
         async with httpx.AsyncClient(base_url=config.base_url, timeout=30.0) as http:
             await wait_ready(http, config.ready_timeout)
             channels = await build_channels(http, self.accounts)
-            handlers = Handlers(http, await login(http, self.accounts.officer), self.handler_rng)
+            checker = self.accounts.checker
+            handlers = Handlers(
+                http,
+                await login(http, self.accounts.officer),
+                self.handler_rng,
+                await login(http, checker) if checker else "",
+            )
             await self._adopt(http, handlers.token)
             tasks = [asyncio.create_task(self._arrivals(http, channels))]
             if config.handlers:
@@ -147,6 +156,12 @@ class Simulation:
     def _next_report(self) -> Report:
         if self.pending:
             return self.pending.pop(0)
+        self.drawn += 1
+        focus = self.accounts.focus
+        if focus and (self.drawn <= len(focus) or self.drawn % FOCUS_EVERY == 0):
+            # Everyone's scope gets work at once (the first reports), then now and then again.
+            place = focus[(self.drawn - 1) % len(focus)]
+            return self.maker.next("grid", [place], local=True)
         source = self.maker.draw_source()
         # A grid worker reports from its own community (its data scope).
         places = self.mobile_places if source == "mobile" else None

@@ -78,6 +78,19 @@ COMPONENT_FAULTS: dict[str, tuple[str, ...]] = {
     "03": ("满溢", "破损", "脏污有异味"),
     "04": ("倒伏", "枯死", "损坏"),
 }
+
+
+def local_findings() -> tuple[tuple[str, float], ...]:
+    """The grid findings the community loop closes by default (they stay in the community)."""
+    from cityops.cases import find_category
+
+    return tuple(
+        (code, weight)
+        for code, weight in GRID_FINDINGS
+        if find_category(code).loop_level == "community"
+    )
+
+
 PLACE_WORDS = ("附近", "门口", "路口", "东侧", "西侧", "南侧", "北侧")
 
 
@@ -162,13 +175,19 @@ class ReportMaker:
         """A source drawn by the mix."""
         return self.rng.choices(list(SOURCE_MIX), weights=list(SOURCE_MIX.values()))[0]
 
-    def next(self, source: str | None = None, places: list[Place] | None = None) -> Report:
-        """The next report, from the given source (else drawn) in one of the places (else any)."""
+    def next(
+        self, source: str | None = None, places: list[Place] | None = None, *, local: bool = False
+    ) -> Report:
+        """The next report, from the given source (else drawn) in one of the places (else any).
+
+        `local`: a finding the community itself closes (小闭环), so the case stays in the
+        community's scope and its grid worker sees it.
+        """
         rng = self.rng
         source = source or self.draw_source()
         place = rng.choice(places or self.places)
         lon, lat = place.random_point(rng)
-        category, text = self._content(source, place)
+        category, text = self._local(place) if local else self._content(source, place)
         self.serial += 1
         urgency = "urgent" if rng.random() < 0.05 else "normal"
         phone = fake_phone(rng) if source in ("hotline_12345", "open311", "mobile") else None
@@ -197,6 +216,10 @@ class ReportMaker:
             return category, f"{spot}{said}。"
         category = weighted(rng, GRID_FINDINGS)
         return category, f"网格巡查发现：{spot}{self._finding(category)}。"
+
+    def _local(self, place: Place) -> tuple[str, str]:
+        category = weighted(self.rng, local_findings())
+        return category, f"网格巡查发现：{place.spot(self.rng)}{self._finding(category)}。"
 
     def _finding(self, category: str) -> str:
         from cityops.cases import find_category

@@ -19,7 +19,16 @@ from cityops.cases.catalog.shipped import Category
 from cityops.cases.errors import IllegalTransition
 from cityops.cases.events import CaseTransitioned
 from cityops.cases.filters import CaseFilter
-from cityops.cases.flow.decide import EXTENSION_ACTIONS, ActionInput, Refusal, allowed, decide
+from cityops.cases.flow.decide import (
+    EXTENSION_ACTIONS,
+    VERIFIER_ACTIONS,
+    ActionInput,
+    Person,
+    Refusal,
+    Verification,
+    allowed,
+    decide,
+)
 from cityops.cases.flow.effects import EFFECTS
 from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.step import Step
@@ -66,7 +75,18 @@ class CaseService:
         candidates = actions_from(Status(case.status), actor.permissions)
         # Only the extension guards read the pending request: skip the query without them.
         pending = bool(EXTENSION_ACTIONS.intersection(candidates)) and await self.has_pending(case)
-        return allowed(case, actor.permissions, pending, self.settings.case_max_returns)
+        verification = await self.verification(case, candidates)
+        return allowed(
+            case, actor.permissions, pending, self.settings.case_max_returns, actor, verification
+        )
+
+    async def verification(self, case: CaseRecord, actions: Sequence[Action]) -> Verification:
+        """Who handled the case, when one of the actions judges the handling (else no query)."""
+        loops = frozenset(self.settings.case_self_check_loops)
+        if VERIFIER_ACTIONS.isdisjoint(actions):
+            return Verification(None, loops)
+        handler = await self.repo.last_actor(case.id, Action.HANDLE.value)
+        return Verification(None if handler is None else Person(*handler), loops)
 
     async def has_pending(self, case: CaseRecord) -> bool:
         """Whether an extension request of the case awaits a decision."""
@@ -113,7 +133,9 @@ class CaseService:
         case = await self.get(access, case_id, lock=True)
         # The pending extension request matters to the extension actions' guards only.
         pending = action in EXTENSION_ACTIONS and await self.has_pending(case)
-        row = decide(case, action, actor, data, pending, self.settings.case_max_returns)
+        verification = await self.verification(case, [action])
+        max_returns = self.settings.case_max_returns
+        row = decide(case, action, actor, data, pending, max_returns, verification)
         if isinstance(row, Refusal):
             raise IllegalTransition(
                 case.status, action.value, await self.allowed_actions(case, actor), row.why or ""
@@ -121,6 +143,10 @@ class CaseService:
         step = Step(case, actor, access, row, data, tree, {})
         if data.photos:
             step.detail["photos"] = list(data.photos)
+        if verification.handled_by is not None:
+            # The timeline says whose work was judged: the check is seen to be independent.
+            step.detail["handled_by"] = verification.handled_by.name
+            step.detail["independent"] = not verification.handled_by.same_as(actor)
         await EFFECTS[action](self, step)
         await self.move(step)
         await self.session.flush()

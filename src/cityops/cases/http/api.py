@@ -18,7 +18,7 @@ from cityops.cases.filters import CaseFilter
 from cityops.cases.flow.decide import allowed as allowed_actions
 from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import ActionInput, CaseService
-from cityops.cases.flow.table import Action, Status
+from cityops.cases.flow.table import Action, Status, actions_from
 from cityops.cases.http.admin import admin_router
 from cityops.cases.http.deps import CaseId, Creator, Env, OutputCrs, Reader, aware
 from cityops.cases.http.schemas import (
@@ -140,9 +140,12 @@ async def detail(
     """A case with the caller's allowed actions, timers and pending extension."""
     visible = CaseAccess.of(principal).allows(case)
     pending = await svc.repo.pending_extension(case.id)  # read once: guards and answer
+    actor = Actor.of(principal)
+    verification = await svc.verification(case, actions_from(Status(case.status)))
+    max_returns = env.settings.case_max_returns
     allowed = (
         allowed_actions(
-            case, principal.permissions, pending is not None, env.settings.case_max_returns
+            case, principal.permissions, pending is not None, max_returns, actor, verification
         )
         if visible
         else []

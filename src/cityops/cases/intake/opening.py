@@ -48,7 +48,8 @@ class Source(StrEnum):
     IOT = "iot"
     AI = "ai"
     VIDEO = "video"
-    MOBILE = "mobile"  # 随申拍, WeChat, H5
+    MOBILE = "mobile"  # grid workers' and staff's phones (the portal's /m/report)
+    CITIZEN = "citizen"  # residents: the portal's H5 page (/citizen), 随申拍-like apps
     OPEN311 = "open311"
     UPPER_PLATFORM = "upper_platform"  # the city platform
     COMMAND = "command"  # an incident declared by command and dispatch (指挥体系)
