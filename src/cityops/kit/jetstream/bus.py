@@ -232,10 +232,22 @@ class JetStreamBus:
                 for subject, count in (dead.state.subjects or {}).items()
             }
             report["dead_letters"] = dead.state.messages
-            for consumer in self.consumers.values():
-                lag = await consumer.lag()
-                lag["dead_letters"] = per_consumer.get(consumer.name, 0)
-                report["consumers"].append(lag)
+            # Every durable consumer on the server, not only this worker's: any worker (or
+            # `cityops bus status`) shows the whole picture.
+            for info in await self.js.consumers_info(self.names.events_stream):
+                name = info.name
+                local = self.consumers.get(name)
+                report["consumers"].append(
+                    {
+                        "name": name,
+                        "subject": (info.config.filter_subject or "") if info.config else "",
+                        "pending": info.num_pending or 0,
+                        "ack_pending": info.num_ack_pending or 0,
+                        "redelivered": info.num_redelivered or 0,
+                        "dead_letters": per_consumer.get(name, 0),
+                        "handled_here": local.handled if local else 0,
+                    }
+                )
         except NatsError as exc:
             report["error"] = type(exc).__name__
         return report

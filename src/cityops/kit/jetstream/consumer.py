@@ -123,7 +123,7 @@ class DurableConsumer:
                 messages = await self._sub.fetch(
                     self.policy.batch, timeout=self.policy.fetch_seconds
                 )
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
                 continue
             except NatsError as exc:  # disconnected: nats-py reconnects; try again shortly
                 log.warning("bus consumer %s: %r", self.name, exc)
@@ -131,7 +131,10 @@ class DurableConsumer:
                     await asyncio.wait_for(self._stopping.wait(), timeout=1.0)
                 continue
             for message in messages:
-                await self.handle(message)
+                try:
+                    await self.handle(message)
+                except (NatsError, TimeoutError) as exc:  # an ack lost: it is redelivered
+                    log.warning("bus consumer %s: %r", self.name, exc)
 
     async def handle(self, message: Msg) -> None:
         """Run the handler on one message; ack, retry later, or dead-letter it."""
@@ -178,16 +181,3 @@ class DurableConsumer:
         log.error(
             "bus consumer %s: dead letter after %s deliveries: %s", self.name, deliveries, reason
         )
-
-    async def lag(self) -> dict[str, Any]:
-        """What the server says of this consumer: pending, unacked, redelivered."""
-        info = await self.js.consumer_info(self.names.events_stream, self.name)
-        return {
-            "name": self.name,
-            "subject": self.subject,
-            "pending": info.num_pending or 0,
-            "ack_pending": info.num_ack_pending or 0,
-            "redelivered": info.num_redelivered or 0,
-            "handled_here": self.handled,
-            "dead_here": self.dead,
-        }

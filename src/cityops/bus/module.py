@@ -1,0 +1,13 @@
+"""The manifest of the bus: the relay's outbox channel, the health API and its commands."""
+
+from cityops.kit.module import Command, Module
+
+module = Module(
+    name="bus",
+    title="事件总线",
+    requires=("auth", "outbox"),
+    routers=("cityops.bus.api:router",),
+    outbox_channels=("cityops.bus.channel:channels",),
+    permissions=("outbox.manage",),
+    commands=(Command("bus", "cityops.bus.cli:app"),),
+)
