@@ -55,6 +55,7 @@ class JetStreamBus:
         duplicate_window: float = 600.0,
         max_age: float = 7 * 86400.0,
         fault: str = "",
+        deliver_all: bool = False,
     ) -> None:
         self.url = url
         self.names = names or Names()
@@ -65,6 +66,7 @@ class JetStreamBus:
         self.duplicate_window = duplicate_window
         self.max_age = max_age
         self.fault = fault
+        self.deliver_all = deliver_all  # new durable consumers start at the stream's first event
         self.consumers: dict[str, DurableConsumer] = {}
         self._shared: dict[str, tuple[str, EventHandler]] = {}
         self._fanout: dict[str, list[EventHandler]] = defaultdict(list)
@@ -151,7 +153,13 @@ class JetStreamBus:
         for durable, (event, handler) in self._shared.items():
             if durable not in self.consumers:
                 consumer = DurableConsumer(
-                    self.js, self.names, durable, event, handler, self.policy
+                    self.js,
+                    self.names,
+                    durable,
+                    event,
+                    handler,
+                    self.policy,
+                    deliver_all=self.deliver_all,
                 )
                 await consumer.start()
                 self.consumers[durable] = consumer
