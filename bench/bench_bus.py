@@ -44,10 +44,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cityops.kit.events import Event  # noqa: E402
-from cityops.kit.jetstream import JetStreamBus, Names  # noqa: E402
-from cityops.kit.jetstream.consumer import ConsumerPolicy  # noqa: E402
-from cityops.kit.jetstream.names import delete_streams  # noqa: E402
+from cityops.kit.events import Event
+from cityops.kit.jetstream import JetStreamBus, Names
+from cityops.kit.jetstream.consumer import ConsumerPolicy
+from cityops.kit.jetstream.names import delete_streams
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/cityops_bench_bus"
 GOAL_THROUGHPUT, GOAL_HTTP, GOAL_P99_MS = 0.5, 0.9, 300.0
@@ -207,7 +207,7 @@ async def latency(opts: argparse.Namespace) -> dict[str, Any]:
     names = Names(f"blat{uuid.uuid4().hex[:8]}")
     bus = JetStreamBus(opts.nats, names)
     await bus.start()  # makes the stream before the listener binds
-    child = subprocess.Popen(
+    child = subprocess.Popen(  # noqa: ASYNC220 - one child, read from a thread
         [sys.executable, __file__, "--listen", opts.nats, names.prefix, str(opts.latency_events)],
         stdout=subprocess.PIPE,
         text=True,

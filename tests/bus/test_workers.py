@@ -136,3 +136,23 @@ def test_sigkill_between_commit_and_publish_loses_nothing_and_repeats_nothing(
     # The relay publishes it again (a repeat): JetStream drops it by its message id.
     asyncio.run(relay_again(backend, nats_url, case_id))
     assert witness(nats_url, names, case_id) == heard
+
+
+def test_a_logout_on_worker_a_is_refused_at_once_on_worker_b(
+    backend: Backend, names: Names, nats_url: str, tmp_path: Path
+) -> None:
+    # Each worker would trust a verified token for ten minutes: only the broadcast can end it.
+    env = worker_env(backend, names, nats_url, CITYOPS_PRINCIPAL_CACHE_SECONDS="600")
+    with worker(env, tmp_path, "a") as a, worker(env, tmp_path, "b") as b:
+        token = a.login("t_duty")
+        assert httpx.get(f"{b.base}/api/v1/auth/me", headers=token).status_code == 200  # cached
+        assert httpx.post(f"{a.base}/api/v1/auth/logout", headers=token).status_code == 204
+        asyncio.run(until_refused(f"{b.base}/api/v1/auth/me", token))
+        assert httpx.get(f"{a.base}/api/v1/auth/me", headers=token).status_code == 401
+
+
+async def until_refused(url: str, headers: dict[str, str]) -> None:
+    """Ask until the worker refuses the token (the guard stops a hang, not a slow answer)."""
+    async with httpx.AsyncClient(timeout=TIMEOUT) as client, asyncio.timeout(60):
+        while (await client.get(url, headers=headers)).status_code != 401:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -26,3 +27,16 @@ def bus_status() -> None:
             await bus.close()
 
     typer.echo(run(work))
+
+
+@app.command("relay")
+def bus_relay(
+    interval: Annotated[
+        float | None, typer.Option(help="Seconds between passes (CITYOPS_OUTBOX_INTERVAL_SECONDS).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Relay what is due now, then exit.")] = False,
+) -> None:
+    """Relay committed events that their writer did not publish (it died) to NATS."""
+    from cityops.bus.relay import run_relay
+
+    typer.echo(run(lambda s: run_relay(s, interval=interval, once=once)))

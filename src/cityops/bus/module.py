@@ -7,6 +7,7 @@ module = Module(
     title="事件总线",
     requires=("auth", "outbox"),
     routers=("cityops.bus.api:router",),
+    start="cityops.bus.revocation:share_revocations",
     outbox_channels=("cityops.bus.channel:channels",),
     permissions=("outbox.manage",),
     commands=(Command("bus", "cityops.bus.cli:app"),),
