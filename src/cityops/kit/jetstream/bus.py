@@ -9,12 +9,14 @@ commit (`relay`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import signal
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import nats
@@ -173,6 +175,9 @@ class JetStreamBus:
         for consumer in self.consumers.values():
             await consumer.stop()
         self.consumers.clear()
+        if self._js is not None:  # acknowledgements still on their way: their rows may go
+            with contextlib.suppress(TimeoutError, NatsError):
+                await asyncio.wait_for(self._js.publish_async_completed(), timeout=5)
         if self.sweeper is not None:
             await self.sweeper.close()
             self.sweeper = None
@@ -189,16 +194,33 @@ class JetStreamBus:
         stage_event(session, self.names, event, max_attempts=self.max_attempts, grace=self.grace)
 
     async def publish(self, event: Event) -> None:
-        """Put the event on the stream (de-duplicated by its key); its outbox row may go."""
+        """Put the event on the stream (de-duplicated by its key).
+
+        An event kept in the outbox by a committed transaction is sent without waiting for the
+        server's acknowledgement (the request that committed it is not held up by the round
+        trip); its outbox row goes once the acknowledgement comes, and stays for the relay if
+        none does. Any other event is acknowledged before this returns, or it raises.
+        """
         if self.fault == DIE_BEFORE_PUBLISH:  # fault injection: the relay must pick it up
             os.kill(os.getpid(), signal.SIGKILL)
         mid = msg_id(event)
-        await self.js.publish(
-            self.names.subject(event.name),
-            event.to_json(),
-            headers={MSG_ID: mid},
-            stream=self.names.events_stream,
-        )
+        subject, body, headers = self.names.subject(event.name), event.to_json(), {MSG_ID: mid}
+        sweeper = self.sweeper
+        if sweeper is not None and sweeper.is_committed(mid):
+            ack = await self.js.publish_async(
+                subject, body, headers=headers, stream=self.names.events_stream
+            )
+            ack.add_done_callback(partial(self._acked, mid))
+            return
+        await self.js.publish(subject, body, headers=headers, stream=self.names.events_stream)
+        self.published += 1
+
+    def _acked(self, mid: str, ack: asyncio.Future[Any]) -> None:
+        if ack.cancelled() or ack.exception() is not None:  # the relay publishes it later
+            log.warning(
+                "bus: %s not acknowledged: %r", mid, None if ack.cancelled() else ack.exception()
+            )
+            return
         self.published += 1
         if self.sweeper is not None:
             self.sweeper.published(mid)

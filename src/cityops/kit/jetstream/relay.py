@@ -92,6 +92,10 @@ class Sweeper:
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(_STAGED, None)
 
+    def is_committed(self, mid: str) -> bool:
+        """Whether a committed transaction kept this event in the outbox."""
+        return mid in self.committed
+
     def published(self, mid: str) -> None:
         """The event is on the stream: its outbox row may go."""
         delivery = self.committed.pop(mid, None)
