@@ -169,6 +169,7 @@ class JetStreamBus:
             if event not in self._fanout_bound:
                 await self._nc.subscribe(self.names.subject(event), cb=self._fan_out)
                 self._fanout_bound.add(event)
+        await self._nc.flush()  # the server has our subscriptions before start returns
 
     async def close(self) -> None:
         """Stop the consumers (unacked messages go to other workers), flush, disconnect."""

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 BUS_CHANNEL = "bus"
 #: Where a session keeps the message ids it staged (→ their rows' delivery ids) until commit.
 _STAGED = "cityops_bus_staged"
+#: How long the sweeper gathers published events before deleting their rows in one statement.
+_GATHER_SECONDS = 0.1
 #: How many committed-but-not-yet-published events a process remembers.
 _REMEMBER = 100_000
 
@@ -106,6 +108,8 @@ class Sweeper:
     async def _loop(self) -> None:
         while True:
             await self._wake.wait()
+            # Gather the acknowledgements of a burst into one DELETE: one commit, not one each.
+            await asyncio.sleep(_GATHER_SECONDS)
             self._wake.clear()
             try:
                 await self.flush()
