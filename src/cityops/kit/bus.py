@@ -126,7 +126,15 @@ class InProcessBus:
 
     async def health(self) -> dict[str, Any]:
         """The in-process bus is always there."""
-        return {"adapter": "in-process", "connected": True, "consumers": [], "dead_letters": 0}
+        return {
+            "adapter": "in-process",
+            "connected": True,
+            "server": None,
+            "stream": None,
+            "consumers": [],
+            "dead_letters": 0,
+            "error": None,
+        }
 
     async def publish_json(self, envelope: dict[str, Any] | bytes | str) -> bool:
         """Publish a serialised event (as a network bus delivers it); False if it is not valid."""

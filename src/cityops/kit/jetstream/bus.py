@@ -245,8 +245,10 @@ class JetStreamBus:
             "adapter": "nats-jetstream",
             "connected": self.connected,
             "server": self.url.rsplit("@", 1)[-1],
+            "stream": None,
             "consumers": [],
             "dead_letters": None,
+            "error": None,
         }
         if not self.connected:
             return report
