@@ -46,12 +46,12 @@ def worker_env(backend: Backend, names: Names, nats_url: str, **extra: str) -> d
 
 
 @contextmanager
-def worker(env: dict[str, str], workdir: Path, label: str) -> Iterator[Worker]:
-    """Start `cityops serve` with `env`; stop it after (unless the test killed it)."""
+def worker(env: dict[str, str], workdir: Path, label: str, *args: str) -> Iterator[Worker]:
+    """Start `cityops serve [args]` with `env`; stop it after (unless the test killed it)."""
     base = f"http://127.0.0.1:{free_port()}"
     with (workdir / f"{label}.log").open("wb") as log:
         process = subprocess.Popen(
-            [cityops_command(), "serve", "--port", base.rsplit(":", 1)[1]],
+            [cityops_command(), "serve", "--port", base.rsplit(":", 1)[1], *args],
             cwd=workdir,
             env=env,
             stdout=log,

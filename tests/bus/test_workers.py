@@ -156,3 +156,33 @@ async def until_refused(url: str, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(timeout=TIMEOUT) as client, asyncio.timeout(60):
         while (await client.get(url, headers=headers)).status_code != 401:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
+
+
+def test_serve_two_web_workers_share_live_updates(
+    backend: Backend, names: Names, nats_url: str, tmp_path: Path
+) -> None:
+    # One `serve --workers 2 --role web`: a stream and a POST may land on either worker; every
+    # case opened must reach the stream, whichever worker took it.
+    env = worker_env(backend, names, nats_url, CITYOPS_OVERVIEW_REFRESH_SECONDS="600")
+    with worker(env, tmp_path, "pair", "--workers", "2", "--role", "web") as pair:
+        duty = pair.login("t_duty")
+        url = f"{pair.base}/api/v1/overview/310117102/stream"
+        with httpx.stream("GET", url, headers=duty, timeout=TIMEOUT) as reply:
+            stream = events(reply)
+            next_change(stream, "connect")
+            for _ in range(6):  # over new connections: the kernel spreads them over the pair
+                with httpx.Client(timeout=TIMEOUT) as fresh:
+                    body = {
+                        "source": "hotline_12345",
+                        "source_key": f"pair-{uuid.uuid4().hex}",
+                        "category": "component:0101",
+                        "text": "双进程推送测试",
+                        "org_code": SIJING_COMMUNITY,
+                    }
+                    answer = fresh.post(f"{pair.base}/api/v1/cases", json=body, headers=duty)
+                    assert answer.status_code == 201, answer.text
+                next_change(stream, "case.created")
+        ready = httpx.get(f"{pair.base}/readyz", timeout=TIMEOUT).json()
+    assert ready["bus"] == {"adapter": "nats-jetstream", "connected": True}
+    log = (tmp_path / "pair.log").read_text("utf-8", errors="replace")
+    assert log.count("Started server process") == 2, log[-2000:]

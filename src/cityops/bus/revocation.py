@@ -70,7 +70,11 @@ class SharedPrincipalCache(PrincipalCache):
         event = TokensRevoked(
             owner_code=None, key=str(uuid.uuid4()), occurred_at=utcnow(), account_id=account_id
         )
-        task = asyncio.get_running_loop().create_task(self._send(event))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside the server's loop (a script): nobody else to tell
+            return
+        task = loop.create_task(self._send(event))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
