@@ -291,7 +291,9 @@ def http_intake(opts: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]
                     print(
                         f"  (b) {workers} worker(s), {bus} bus: {run.requests_per_s:,.0f} req/s "
                         f"p99 {run.p99_ms} ms non-2xx {run.non_2xx}, "
-                        f"{cpu_ms[bus][-1]:.1f} CPU-ms/request, "
+                        f"{cpu_ms[bus][-1]:.1f} CPU-ms/request (server "
+                        f"{1000 * cpu.seconds.get('server', 0.0) / answered:.1f}, PostgreSQL "
+                        f"{1000 * cpu.seconds.get('postgres', 0.0) / answered:.1f}), "
                         f"machine busy {cpu.busy:.0%} (others {cpu.other:.0%})",
                         flush=True,
                     )
