@@ -17,7 +17,7 @@ from cityops import __version__
 from cityops.auth.deps import PrincipalCache
 from cityops.config import Settings, get_settings
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import InProcessBus
+from cityops.kit.bus import create_bus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
 from cityops.modules import (
@@ -70,16 +70,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessions, app.state.org_tree, settings.district_code
     )
     app.state.principal_cache = PrincipalCache(settings.principal_cache_seconds)
-    app.state.bus = InProcessBus()
+    app.state.bus = create_bus(settings, app.state.sessions)  # NATS when CITYOPS_BUS_URL
     # Each module starts what it runs (the case scheduler, the outbox dispatcher, the overview's
-    # live state) in dependency order, then its bus subscriptions are bound.
+    # live state) in dependency order, then its bus subscriptions are bound and the bus started.
     await start_modules(app, app.state.modules)
+    await app.state.bus.start()
     log.info("cityops %s on %s", __version__, engine.url.render_as_string(hide_password=True))
     freeze_startup_heap()
     try:
         yield
     finally:
         await stop_modules(app, app.state.modules)  # in reverse order
+        await app.state.bus.close()
         await engine.dispose()
 
 
@@ -124,7 +126,9 @@ def _add_operational_routes(app: FastAPI) -> None:
             checks["schema"] = version
             tree = await request.app.state.org_tree.current()
             checks["org_units"] = len(tree.nodes)
-            ready = len(tree.nodes) > 0
+            bus = await request.app.state.bus.health()
+            checks["bus"] = {"adapter": bus["adapter"], "connected": bus["connected"]}
+            ready = len(tree.nodes) > 0 and bool(bus["connected"])
         except Exception as exc:  # readiness reports failure, it never raises
             checks["error"] = type(exc).__name__
             ready = False

@@ -89,9 +89,31 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="all: each worker also runs the SLA scheduler and the outbox dispatcher "
+            "(as the settings say); web: requests only, those run as their own processes "
+            "(`cityops scheduler`, `cityops outbox run`, `cityops bus relay`; docs/deploy.md).",
+        ),
+    ] = "all",
 ) -> None:
-    """Serve the portal and the API."""
+    """Serve the portal and the API (N workers share the work; on NATS they share events too)."""
+    import os
+
     import uvicorn
+
+    if role not in ("all", "web"):
+        raise typer.BadParameter("--role is all or web")
+    if role == "web":  # read by every worker process's settings
+        os.environ["CITYOPS_SCHEDULER"] = "false"
+        os.environ["CITYOPS_OUTBOX_DISPATCHER"] = "false"
+        get_settings.cache_clear()
+    if workers > 1 and not get_settings().bus_url:
+        typer.echo(
+            "note: without CITYOPS_BUS_URL each worker's live pages hear only its own events",
+            err=True,
+        )
 
     uvicorn.run(
         "cityops.app:create_app",

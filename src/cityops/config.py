@@ -187,6 +187,47 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, description="How long one delivery attempt may take."
     )
 
+    # --- the event bus: in-process by default, NATS JetStream across workers -----------------
+    bus_url: str | None = Field(
+        default=None,
+        description="nats://host:port of a NATS server with JetStream; unset keeps the bus "
+        "in this process (one worker).",
+    )
+    bus_prefix: str = Field(
+        default="cityops",
+        pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,31}$",
+        description="Subject prefix and stream-name stem (one per deployment sharing a server).",
+    )
+    bus_ack_wait_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="How long a consumer may hold a message."
+    )
+    bus_max_ack_pending: int = Field(
+        default=256, ge=1, le=100_000, description="Messages a consumer holds unacked at most."
+    )
+    bus_max_deliver: int = Field(
+        default=5, ge=1, le=100, description="Deliveries before a message is dead-lettered."
+    )
+    bus_retry_seconds: float = Field(
+        default=2.0, ge=0, description="Redelivery delay after a failure; doubled each time."
+    )
+    bus_duplicate_window_seconds: float = Field(
+        default=600.0, ge=1, description="JetStream de-duplicates a message id within this."
+    )
+    bus_max_age_days: float = Field(
+        default=7.0, gt=0, description="How long the event stream keeps an event."
+    )
+    bus_relay_grace_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long after commit the relay takes over an event "
+        "the writing process did not publish (it died).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db for rate limits shared by every worker; unset "
+        "counts in each process.",
+    )
+
     # --- 12345 hotline ----------------------------------------------------------------------
     hotline_systems: dict[str, HotlineSystem] = Field(
         default_factory=dict,

@@ -71,7 +71,13 @@ async def start_modules(app: FastAPI, modules: Sequence[Module]) -> None:
     for module in modules:
         for subscription in module.subscriptions:
             handler = load(subscription.handler)(app)
-            app.state.bus.subscribe(load(subscription.event), handler)
+            event_type = load(subscription.event)
+            app.state.bus.subscribe(
+                event_type,
+                handler,
+                name=f"{module.name}-{subscription.handler}-{event_type.name}",
+                fanout=subscription.fanout,
+            )
 
 
 async def stop_modules(app: FastAPI, modules: Sequence[Module]) -> None:

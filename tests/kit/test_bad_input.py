@@ -254,6 +254,12 @@ CASES: list[tuple[str, str | None, str, str, dict[str, Any], int, str]] = [
     ("geojson-huge-code", "t_admin", "POST", "/api/v1/org/grids/import", _grid_file(json.dumps({"features": [{"properties": {"code": HUGE, "name": HUGE, "parent_code": 310117102001}, "geometry": None}]}), "g.geojson"), 422, "validation"),
     ("grids-oversized", "t_admin", "POST", "/api/v1/org/grids/import", _grid_file(b"x" * (21 * MIB)), 413, "body-too-large"),
     ("grids-anonymous", None, "POST", "/api/v1/org/grids/import", _grid_file(CSV_HEAD), 401, "unauthenticated"),
+    # --- GET /api/v1/bus/health: the platform operator's, district-wide ------------------------
+    ("bus-health-anonymous", None, "GET", "/api/v1/bus/health", {}, 401, "unauthenticated"),
+    ("bus-health-no-permission", "t_sijing", "GET", "/api/v1/bus/health", {}, 403, "forbidden"),
+    ("bus-health-town-admin", "t_sijing_admin", "GET", "/api/v1/bus/health", {}, 403, "forbidden"),
+    ("bus-health-wrong-method", "t_admin", "POST", "/api/v1/bus/health", {"json": {"x": 1}}, 405, "method-not-allowed"),
+    ("bus-health-junk-cookie", None, "GET", "/api/v1/bus/health", {"headers": {"cookie": "cityops_session=%00%FF;"}}, 401, "unauthenticated"),
     # --- anything else -------------------------------------------------------------------------
     ("unknown-path", "t_duty", "GET", "/api/v1/nothing-here", {}, 404, "not-found"),
     ("unknown-problem-type", None, "GET", "/problems/../../etc/passwd", {}, 404, "not-found"),

@@ -12,7 +12,7 @@ from cityops.cases.flow.env import TIMELINE_HOOKS, CaseEnv, Clock, TimelineHook
 from cityops.cases.flow.scheduler import CaseScheduler
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import InProcessBus
+from cityops.kit.bus import create_bus
 from cityops.kit.db import create_engine, create_sessionmaker, utcnow
 from cityops.kit.module import enabled_modules
 from cityops.org.tree import OrgTreeCache
@@ -59,10 +59,13 @@ async def run_scheduler(
     engine = create_engine(settings.database_url)
     sessions = create_sessionmaker(engine)
     tree = OrgTreeCache(sessions)
+    # On NATS its breaches reach every worker's screens; in-process, only its own subscribers.
+    bus = create_bus(settings, sessions)
+    await bus.start()
     env = CaseEnv(
         settings,
         sessions,
-        InProcessBus(),  # a separate process: its events reach only its own subscribers
+        bus,
         tree,
         DivisionIndexCache(sessions, tree, settings.district_code),
         clock=clock,
@@ -83,4 +86,5 @@ async def run_scheduler(
         await scheduler.stop()
         return "scheduler stopped"
     finally:
+        await bus.close()
         await engine.dispose()

@@ -41,6 +41,8 @@ class Subscription:
 
     event: str  # reference to the event class, e.g. "cityops.iot:SceneEvent"
     handler: str
+    #: Every worker hears every event (live pages, caches) instead of sharing the work.
+    fanout: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ module = Module(
     routers=("cityops.overview.api:router",),
     start="cityops.overview.live:start_overview",
     subscriptions=tuple(
-        Subscription(f"cityops.cases:{event}", _ON_CASE)
+        # Fanout: every worker's screens hear every worker's case events.
+        Subscription(f"cityops.cases:{event}", _ON_CASE, fanout=True)
         for event in (
             "CaseCreated",
             "CaseTransitioned",

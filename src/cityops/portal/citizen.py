@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -29,7 +28,7 @@ from starlette.responses import Response
 from cityops.cases import Actor, CaseAccess
 from cityops.config import Settings
 from cityops.kit.errors import ProblemError
-from cityops.kit.ratelimit import SlidingWindow
+from cityops.kit.ratelimit import redis_client, shared_salt, window_for
 from cityops.kit.scope import DataScope
 from cityops.kit.web import client_ip
 from cityops.portal.case_texts import problem_text
@@ -56,15 +55,23 @@ HOUR, DAY = 3600.0, 86400.0
 
 
 class CitizenLimits:
-    """The per-IP and per-phone windows of one app."""
+    """The per-IP and per-phone windows of one app (in Redis, shared by every worker, when set)."""
 
     def __init__(self, settings: Settings) -> None:
-        self.ip = SlidingWindow(settings.citizen_limit_per_ip, HOUR)
-        self.phone = SlidingWindow(settings.citizen_limit_per_phone, DAY)
-        self._salt = secrets.token_bytes(16)
+        self._redis = redis_client(settings.redis_url) if settings.redis_url else None
+        self._salt_name = f"{settings.bus_prefix}:rl:citizen-salt"
+        self.ip = window_for(
+            settings, self._redis, "citizen-ip", settings.citizen_limit_per_ip, HOUR
+        )
+        self.phone = window_for(
+            settings, self._redis, "citizen-phone", settings.citizen_limit_per_phone, DAY
+        )
+        self._salt: bytes | None = None
 
-    def phone_key(self, phone: str) -> str:
+    async def phone_key(self, phone: str) -> str:
         """A salted digest: the limiter never holds phone numbers themselves."""
+        if self._salt is None:  # every worker salts alike, or one phone counts apart in each
+            self._salt = await shared_salt(self._redis, self._salt_name)
         return hashlib.sha256(self._salt + phone.encode()).hexdigest()
 
 
@@ -112,18 +119,18 @@ def _refuse(values: ReportValues, message: str) -> ProblemError:
     return ProblemError(400, "bad-request", message)
 
 
-def _check(request: Request, values: ReportValues, limits: CitizenLimits) -> None:
+async def _check(request: Request, values: ReportValues, limits: CitizenLimits) -> None:
     """The citizen-only rules: the limits (every attempt counts), a mobile number, a short text."""
     address = client_ip(request)
-    wait = limits.ip.retry_after(address)
+    wait = await limits.ip.wait(address)
     if wait:
         raise ProblemError(429, "too-many-requests", f"请 {int(wait // 60) + 1} 分钟后再试")
-    limits.ip.hit(address)
+    await limits.ip.count(address)
     if not MOBILE.fullmatch(values.phone):
         raise _refuse(values, "手机号码：请填写 11 位手机号码，以便工作人员回访核实")
     if len(values.text) > MAX_TEXT:
         raise _refuse(values, f"问题描述：不能超过 {MAX_TEXT} 个字")
-    wait = limits.phone.retry_after(limits.phone_key(values.phone))
+    wait = await limits.phone.wait(await limits.phone_key(values.phone))
     if wait:
         raise ProblemError(429, "too-many-requests", "该手机号今日提交次数已达上限，请明天再试")
 
@@ -135,7 +142,7 @@ async def citizen_submit(request: Request) -> Response:
     if not settings.citizen_report:
         return error_page(frame(request, await tree_of(request)), 404)
     limits = limits_of(request)
-    if limits.ip.retry_after(client_ip(request)):  # before reading a large body for nothing
+    if await limits.ip.wait(client_ip(request)):  # before reading a large body for nothing
         values = ReportValues(submission=new_submission(), errors=["提交过于频繁，请稍后再试"])
         return await _page(request, values, 429)
     form = await read_form(request)
@@ -146,7 +153,7 @@ async def citizen_submit(request: Request) -> Response:
     if not values.submission.isalnum() or len(values.submission) != 32:
         values.submission = new_submission()
     try:
-        _check(request, values, limits)
+        await _check(request, values, limits)
         body = checked_report(values, f"h5-{values.submission}", citizen=True)
         files = await photo_files(form, "photos", settings.media_max_bytes)
         actor = Actor.system(ACTOR_NAME, settings.district_code)
@@ -157,7 +164,7 @@ async def citizen_submit(request: Request) -> Response:
                 problem_text(exc) if exc.status != 429 else f"提交过于频繁：{exc.detail}"
             ]
         return await _page(request, values, exc.status if exc.status >= 400 else 400)
-    limits.phone.hit(limits.phone_key(values.phone))
+    await limits.phone.count(await limits.phone_key(values.phone))
     response = RedirectResponse(CITIZEN_PATH, status_code=303)
     note = (
         f"已收到您的报告，编号 {result.case.id}。工作人员核实后将安排处置，"

@@ -15,6 +15,7 @@ from cityops.org.schemas import CODE_PATTERN
 from cityops.org.tree import OrgTree
 from cityops.portal import (
     auth_pages,
+    bus_page,
     citizen,
     mobile,
     overview_pages,
@@ -121,6 +122,7 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(auth_pages.router)
     app.include_router(router)
     app.include_router(overview_pages.router)
+    app.include_router(bus_page.router)  # the platform operator's view of the event bus
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)
     for town in (townpage_pages, townpage_view, townpage_edit):  # town pages (R3.4, R3.5)

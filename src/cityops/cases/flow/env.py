@@ -13,7 +13,7 @@ from cityops.cases.flow.rule_cache import RuleCache
 from cityops.cases.models import CaseEvent, CaseRecord
 from cityops.config import Settings
 from cityops.geo.service import DivisionIndexCache
-from cityops.kit.bus import InProcessBus
+from cityops.kit.bus import Bus
 from cityops.kit.crypto import DataCipher, load_cipher
 from cityops.kit.db import utcnow
 from cityops.kit.module import ExtensionPoint
@@ -39,7 +39,7 @@ class CaseEnv:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
-    bus: InProcessBus
+    bus: Bus
     tree: OrgTreeCache
     index: DivisionIndexCache
     calendar: WorkCalendar = field(default_factory=default_calendar)

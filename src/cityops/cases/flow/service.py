@@ -220,5 +220,6 @@ class CaseService:
         return seq
 
     def emit(self, event: Event) -> None:
-        """Queue a domain event for publication after commit."""
+        """Queue a domain event for publication after commit (kept in the outbox with the change)."""
         self.events.append(event)
+        self.env.bus.stage(self.session, event)

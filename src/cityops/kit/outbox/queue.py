@@ -128,9 +128,16 @@ def enqueue(
     secret_ref: str | None = None,
     ordering_key: str | None = None,
     delivery_id: str | None = None,
+    due_at: datetime | None = None,
+    wake: bool = True,
 ) -> OutboxMessage:
-    """Add a message to the caller's transaction; it is delivered once that commits."""
-    deliver_after_commit(session)
+    """Add a message to the caller's transaction; it is delivered once that commits.
+
+    `due_at` holds it back (the bus relay leaves the writer a grace period to publish it
+    itself); `wake=False` leaves the dispatcher asleep, for rows not due at once.
+    """
+    if wake:
+        deliver_after_commit(session)
     row = OutboxMessage(
         delivery_id=delivery_id or str(uuid.uuid4()),
         channel=channel,
@@ -144,7 +151,7 @@ def enqueue(
         state=OutboxState.PENDING.value,
         attempts=0,
         max_attempts=max_attempts,
-        next_attempt_at=now,
+        next_attempt_at=due_at or now,
         last_error="",
         created_at=now,
         updated_at=now,

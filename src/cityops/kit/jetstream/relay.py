@@ -1,0 +1,186 @@
+"""Nothing lost between commit and publish: events ride in the transactional outbox.
+
+`stage` writes the event as an outbox row (channel `bus`) in the transaction of the change,
+due only after a grace period. After the commit, the writing process publishes the event
+itself (`publish_all`) and deletes the row in a batch. If it dies first, the row falls due and
+the outbox dispatcher (any process, `cityops outbox run` included) relays it through
+`BusChannel`. A relay that repeats a publish is harmless: the message id is the event's key and
+JetStream drops a repeat within its duplicate window; consumers are idempotent beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import OrderedDict
+from datetime import timedelta
+
+import nats
+import orjson
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from sqlalchemy import delete, event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from cityops.kit.db import session_class_of, unit_of_work, utcnow
+from cityops.kit.events import Event
+from cityops.kit.jetstream.names import MSG_ID, Names, msg_id
+from cityops.kit.outbox.models import OutboxMessage, OutboxState
+from cityops.kit.outbox.queue import Envelope, Outcome, enqueue
+
+log = logging.getLogger(__name__)
+
+#: The outbox channel that relays staged events to the bus.
+BUS_CHANNEL = "bus"
+#: Where a session keeps the message ids it staged (→ their rows' delivery ids) until commit.
+_STAGED = "cityops_bus_staged"
+#: How long the sweeper gathers published events before deleting their rows in one statement.
+_GATHER_SECONDS = 0.1
+#: How many committed-but-not-yet-published events a process remembers.
+_REMEMBER = 100_000
+
+
+def stage_event(
+    session: AsyncSession, names: Names, event: Event, *, max_attempts: int, grace: float
+) -> None:
+    """Write the event to the outbox in the session's transaction, due after `grace` seconds."""
+    now = utcnow()
+    delivery = str(uuid.uuid4())
+    mid = msg_id(event)
+    enqueue(
+        session,
+        channel=BUS_CHANNEL,
+        topic=event.name[:48],
+        payload={"subject": names.subject(event.name), "msg_id": mid, "envelope": event.envelope()},
+        owner_code=(event.owner_code or "")[:24],
+        ref=mid[:64],
+        now=now,
+        max_attempts=max_attempts,
+        delivery_id=delivery,
+        due_at=now + timedelta(seconds=grace),
+        wake=False,  # not due yet: the writer publishes it itself
+    )
+    session.info.setdefault(_STAGED, {})[mid] = delivery
+
+
+class Sweeper:
+    """Hear which staged events committed; delete their rows once they are published."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.committed: OrderedDict[str, str] = OrderedDict()
+        self._doomed: list[str] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.deleted = 0
+
+    def listen(self) -> None:
+        """Follow the commits and rollbacks of the factory's sessions."""
+        session_class = session_class_of(self.sessions)
+        event.listen(session_class, "after_commit", self._after_commit)
+        event.listen(session_class, "after_rollback", self._after_rollback)
+        self._task = asyncio.create_task(self._loop(), name="cityops-bus-sweeper")
+
+    def _after_commit(self, session: Session) -> None:
+        staged: dict[str, str] | None = session.info.pop(_STAGED, None)
+        if staged:
+            self.committed.update(staged)
+            while len(self.committed) > _REMEMBER:  # never published here: the relay has them
+                self.committed.popitem(last=False)
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop(_STAGED, None)
+
+    def is_committed(self, mid: str) -> bool:
+        """Whether a committed transaction kept this event in the outbox."""
+        return mid in self.committed
+
+    def published(self, mid: str) -> None:
+        """The event is on the stream: its outbox row may go."""
+        delivery = self.committed.pop(mid, None)
+        if delivery is not None:
+            self._doomed.append(delivery)
+            self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            # Gather the acknowledgements of a burst into one DELETE: one commit, not one each.
+            await asyncio.sleep(_GATHER_SECONDS)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # rows left behind are relayed again: harmless repeats
+                log.exception("bus sweeper: outbox rows not deleted")
+
+    async def flush(self) -> None:
+        """Delete the rows of every event published so far (in batches)."""
+        while self._doomed:
+            batch, self._doomed = self._doomed[:500], self._doomed[500:]
+            async with unit_of_work(self.sessions) as session:
+                await session.execute(
+                    delete(OutboxMessage)
+                    .where(
+                        OutboxMessage.delivery_id.in_(batch),
+                        OutboxMessage.state == OutboxState.PENDING.value,  # not a relay's
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            self.deleted += len(batch)
+
+    async def close(self) -> None:
+        """Delete what is due, then stop listening."""
+        session_class = session_class_of(self.sessions)
+        with contextlib.suppress(Exception):
+            event.remove(session_class, "after_commit", self._after_commit)
+            event.remove(session_class, "after_rollback", self._after_rollback)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            await self.flush()
+
+
+class BusChannel:
+    """The outbox channel that publishes a staged event its writer did not (it died)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._nc: NatsClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def _client(self) -> NatsClient:
+        async with self._lock:
+            if self._nc is None or self._nc.is_closed:
+                self._nc = await nats.connect(
+                    self.url, name="cityops-relay", max_reconnect_attempts=-1, connect_timeout=5
+                )
+            return self._nc
+
+    async def deliver(self, envelope: Envelope) -> Outcome:
+        """Publish once with the event's message id; a repeat is dropped by the stream."""
+        payload = envelope.payload
+        try:
+            js = (await self._client()).jetstream()
+            await js.publish(
+                str(payload["subject"]),
+                orjson.dumps(payload["envelope"]),
+                headers={MSG_ID: str(payload["msg_id"])},
+                timeout=5,
+            )
+        except (NatsError, OSError, TimeoutError) as exc:
+            return Outcome.retry(f"bus: {type(exc).__name__}")
+        except KeyError as exc:
+            return Outcome.permanent(f"not a staged event: no {exc}")
+        return Outcome.delivered()
+
+    async def close(self) -> None:
+        """Drop the connection."""
+        if self._nc is not None and not self._nc.is_closed:
+            with contextlib.suppress(NatsError):
+                await self._nc.close()
