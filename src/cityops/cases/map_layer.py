@@ -132,8 +132,8 @@ class CasesLayer(BaseLayer):
                 "maxzoom": POINTS_FROM + 1,
                 "paint": {
                     "heatmap-weight": ["case", hot, 1.0, 0.6],
-                    "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 0, 0.6, 12, 1.6],
-                    "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 0, 6, 9, 18, 12, 26],
+                    "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 0, 0.3, 12, 1.2],
+                    "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 0, 4, 9, 14, 12, 24],
                     "heatmap-opacity": [
                         "interpolate",
                         ["linear"],

@@ -96,7 +96,15 @@ function barOption(data: ChartData, theme: Theme, big: boolean): Option {
     xAxis: {
       type: "category",
       data: data.labels,
-      axisLabel: { color: theme.muted, fontSize: big ? 12 : 11, rotate: data.rotate && many ? 40 : 0, interval: 0, fontFamily: theme.font },
+      axisLabel: {
+        color: theme.muted,
+        fontSize: big ? 12 : 11,
+        rotate: data.rotate && many ? 40 : 0,
+        interval: 0,
+        fontFamily: theme.font,
+        // Long names end in "…" (the tooltip has them whole) so the bars keep their height.
+        ...(data.rotate && many ? { width: 52, overflow: "truncate" as const } : {}),
+      },
       axisLine: { lineStyle: { color: theme.axis } },
       axisTick: { show: false },
     },
@@ -136,26 +144,37 @@ function pieOption(data: ChartData, theme: Theme, big: boolean): Option {
       },
     ],
     tooltip: { trigger: "item", renderMode: "richText" },
+    // The legend carries the shares ("网格巡查 46.9%") beside the ring: outside labels on a small
+    // ring collide with the legend or get cut to "39....".
     legend: {
       show: !empty,
-      bottom: 0,
+      orient: "vertical",
+      right: 0,
+      top: "middle",
       itemWidth: 10,
       itemHeight: 10,
-      itemGap: 8,
-      textStyle: { color: theme.muted, fontSize: 11, fontFamily: theme.font },
+      itemGap: 6,
+      formatter: (name: string) => `${name} ${share(items, name)}`,
+      textStyle: { color: theme.muted, fontSize: big ? 12 : 11, fontFamily: theme.font },
     },
     series: [
       {
         type: "pie",
-        radius: ["28%", "48%"],
-        center: ["50%", "50%"],
+        radius: ["34%", "62%"],
+        center: ["28%", "56%"],
         data: empty ? [] : items,
-        // Percentages are short: never cut them to "39....".
-        label: { color: theme.text, fontSize: big ? 12 : 11, formatter: "{d}%", overflow: "none" },
-        labelLine: { length: 4, length2: 4 },
+        label: { show: false },
+        labelLine: { show: false },
       },
     ],
   };
+}
+
+/** The share of one item in a pie, as "46.9%" (one decimal, the legend's width is small). */
+function share(items: { name: string; value: number | null }[], name: string): string {
+  const total = items.reduce((sum, item) => sum + (item.value ?? 0), 0);
+  const value = items.find((item) => item.name === name)?.value ?? 0;
+  return total > 0 ? `${((value / total) * 100).toFixed(1)}%` : "";
 }
 
 function readData(element: HTMLElement): ChartData | null {
