@@ -127,7 +127,7 @@ function barOption(data: ChartData, theme: Theme, big: boolean): Option {
   };
 }
 
-function pieOption(data: ChartData, theme: Theme, big: boolean): Option {
+function pieOption(data: ChartData, theme: Theme, big: boolean, wide: boolean): Option {
   const items = data.labels.map((name, i) => ({ name, value: data.values[i] ?? 0 }));
   const empty = items.length === 0 || items.every((item) => !item.value);
   // One shape whether empty or not, so a live update merges into the drawn chart.
@@ -146,11 +146,11 @@ function pieOption(data: ChartData, theme: Theme, big: boolean): Option {
     tooltip: { trigger: "item", renderMode: "richText" },
     // The legend carries the shares ("网格巡查 46.9%") beside the ring: outside labels on a small
     // ring collide with the legend or get cut to "39....".
+    // Wide boxes: the legend right of the ring; narrow ones: below it, one line per item.
     legend: {
       show: !empty,
       orient: "vertical",
-      right: 0,
-      top: "middle",
+      ...(wide ? { right: 0, top: "middle" } : { left: "center", bottom: 0 }),
       itemWidth: 10,
       itemHeight: 10,
       itemGap: 6,
@@ -160,8 +160,8 @@ function pieOption(data: ChartData, theme: Theme, big: boolean): Option {
     series: [
       {
         type: "pie",
-        radius: ["34%", "62%"],
-        center: ["28%", "56%"],
+        radius: wide ? ["34%", "62%"] : ["22%", "40%"],
+        center: wide ? ["28%", "56%"] : ["50%", "38%"],
         data: empty ? [] : items,
         label: { show: false },
         labelLine: { show: false },
@@ -187,7 +187,8 @@ function readData(element: HTMLElement): ChartData | null {
 
 function option(element: HTMLElement, data: ChartData, theme: Theme): Option {
   const big = theme === DARK;
-  return element.dataset["chart"] === "pie" ? pieOption(data, theme, big) : barOption(data, theme, big);
+  const wide = element.clientWidth >= 1.4 * element.clientHeight;
+  return element.dataset["chart"] === "pie" ? pieOption(data, theme, big, wide) : barOption(data, theme, big);
 }
 
 function chartElements(root: Element): HTMLElement[] {
@@ -251,6 +252,9 @@ export function adoptCharts(root: Element, theme: Theme, pixelRatio: number, nav
     kept.className = fresh.className;
     kept.setAttribute("aria-label", fresh.getAttribute("aria-label") ?? "");
     fresh.replaceWith(kept);
+    if (chart.getWidth() !== kept.clientWidth || chart.getHeight() !== kept.clientHeight) {
+      chart.resize(); // the new part laid its chart box out at another size
+    }
     chart.setOption(option(kept, data, theme));
   });
   // Charts of this part that found no successor (the part lost a chart) go now.
