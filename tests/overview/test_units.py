@@ -119,7 +119,7 @@ def test_short_names_drop_the_committee_suffix() -> None:
     ("due", "closed", "hours", "rate_says", "hours_says"),
     [
         (0, 0, None, "近30天无到期案件", "近30天无结案"),
-        (0, 120, 0.0, "已结案件均未到期", "均在工作时间外办结"),
+        (0, 120, 0.0, "结案均未到期", "均在工作时间外办结"),
         (10, 120, 0.01, None, "均在工作时间外办结"),
         (10, 120, 3.5, None, None),
     ],

@@ -20,7 +20,8 @@ FIT_CHECK = """(selector) => {
       if (inside && box.contains(inside)) continue;
       const style = getComputedStyle(el);
       const rect = el.getBoundingClientRect();
-      if (rect.width <= 1 || rect.height <= 1 || style.visibility === 'hidden') continue;
+      if (rect.width === 0 || rect.height === 0 || style.visibility === 'hidden') continue;
+      if (el.offsetWidth <= 1 && el.offsetHeight <= 1) continue;  // visually hidden (sr-only)
       const text = (el.textContent || '').trim().slice(0, 40);
       if (rect.left < outer.left - 1 || rect.right > outer.right + 1 ||
           rect.top < outer.top - 1 || rect.bottom > outer.bottom + 1) {

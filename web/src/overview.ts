@@ -63,6 +63,16 @@ htmx.on("htmx:beforeSwap", (event) => {
   }
 });
 
+// Right after the swap, before the browser paints: the held charts take the new part's places, so
+// no frame shows an empty chart box.
+htmx.on("htmx:afterSwap", (event) => {
+  const target = (event as CustomEvent<{ target: Element }>).detail.target;
+  const swapped = target.id ? document.getElementById(target.id) : null;
+  if (swapped !== null) {
+    adoptCharts(swapped, theme, ratio(), navigate);
+  }
+});
+
 htmx.on("htmx:load", (event) => {
   const element = (event as CustomEvent<{ elt: Element }>).detail.elt;
   adoptCharts(element, theme, ratio(), navigate);

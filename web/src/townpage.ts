@@ -64,6 +64,15 @@ htmx.on("htmx:beforeSwap", (event) => {
   }
 });
 
+// Right after the swap, before the browser paints: the held charts take the new part's places.
+htmx.on("htmx:afterSwap", (event) => {
+  const target = (event as CustomEvent<{ target: Element }>).detail.target;
+  const swapped = target.id ? document.getElementById(target.id) : null;
+  if (swapped !== null) {
+    adoptCharts(swapped, LIGHT, window.devicePixelRatio || 1, navigate);
+  }
+});
+
 htmx.on("htmx:load", (event) => {
   adoptCharts((event as CustomEvent<{ elt: Element }>).detail.elt, LIGHT, window.devicePixelRatio || 1, navigate);
 });

@@ -92,7 +92,7 @@ def rate_hint(perf: Performance) -> str | None:
     """Why the on-time rate has no value, in a few words; None when it has one."""
     if perf.due:
         return None
-    return "已结案件均未到期" if perf.closed else "近30天无到期案件"
+    return "结案均未到期" if perf.closed else "近30天无到期案件"
 
 
 def hours_hint(perf: Performance) -> str | None:
