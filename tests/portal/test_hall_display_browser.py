@@ -78,8 +78,10 @@ def cases(server: str, bearer: str) -> list[dict[str, Any]]:
     return [open_case(server, bearer, SIJING if i % 2 else YUEYANG) for i in range(12)]
 
 
-def screen(browser: Any, server: str, width: int = 1920, height: int = 1080) -> Session:
-    """The district's big screen, logged in, map idle and stream live."""
+def screen(
+    browser: Any, server: str, width: int = 1920, height: int = 1080, code: str = "310117"
+) -> Session:
+    """An area's big screen (the district's by default), logged in, map idle and stream live."""
     session = open_session(browser, width, height)
     page = session.page
     page.goto(f"{server}/login")
@@ -87,7 +89,7 @@ def screen(browser: Any, server: str, width: int = 1920, height: int = 1080) -> 
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{server}/")
-    page.goto(f"{server}/screen/310117")
+    page.goto(f"{server}/screen/{code}")
     page.wait_for_selector(MAP_IDLE, timeout=60_000)
     page.wait_for_selector("#ov-live[data-state=live]", timeout=30_000)
     return session
@@ -208,14 +210,23 @@ def test_bar_heights_equal_the_data_right_after_a_live_update(
         close(session, server)
 
 
-@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (3840, 2160)])
+@pytest.mark.parametrize(
+    ("code", "width", "height", "charts"),
+    [("310117", 1920, 1080, 7), ("310117", 3840, 2160, 7), ("310117102", 1920, 1080, 3)],
+)
 def test_no_panel_of_the_big_screen_overflows_its_box(
-    browser: Any, server: str, cases: list[dict[str, Any]], width: int, height: int
+    browser: Any,
+    server: str,
+    cases: list[dict[str, Any]],
+    code: str,
+    width: int,
+    height: int,
+    charts: int,
 ) -> None:
-    session = screen(browser, server, width, height)
+    session = screen(browser, server, width, height, code)
     try:
         page = session.page
-        page.wait_for_function("window.cityopsOverview.charts() >= 7")
+        page.wait_for_function("n => window.cityopsOverview.charts() >= n", arg=charts)
         assert page.evaluate(FIT_CHECK, SCREEN_BOXES) == []
         # Every panel shows its content, none collapsed to nothing.
         for part in page.locator("section.ov-part").all():
