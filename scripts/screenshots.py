@@ -1,7 +1,8 @@
 """Start a demo cityops server, log in as `duty` and `sijing`, and save the portal screenshots.
 
-Besides the home and unit pages it opens a few demo cases (labelled 演示数据 in their text) so
-that the overview (总览) shows live figures, and saves the district and town overviews and the
+Besides the home and unit pages it opens demo cases (labelled 演示数据 in their text), some at
+points spread over the district so the maps show them (heat at the district's zoom, points
+closer), so that the overview (总览) shows live figures, and saves the district and town overviews and the
 district's big screen (大屏, 1920×1080), and composes 泗泾镇's town page (街镇页面) over a
 synthetic scene photo (labelled as such in its title) for docs/img/town-page.png.
 
@@ -153,6 +154,40 @@ def _call(base: str, token: str, method: str, path: str, body: object) -> dict[s
         return result
 
 
+def district_points() -> list[tuple[float, float]]:
+    """Points over the district's box, a grid shaken by a fixed pattern (the same every run);
+    the API refuses those outside the district."""
+    points = []
+    for i in range(10):
+        for j in range(11):
+            shake = (i * 7 + j * 13) % 11 - 5
+            lon = 121.08 + 0.03 * i + 0.0021 * shake
+            lat = 30.90 + 0.025 * j + 0.0017 * ((i * 5 + j * 3) % 9 - 4)
+            points.append((round(lon, 4), round(lat, 4)))
+    return points
+
+
+def open_located_cases(base: str, token: str) -> int:
+    """Open demo cases at points over the district (so the maps show them); return how many."""
+    opened = 0
+    for i, (lon, lat) in enumerate(district_points()):
+        body = {
+            "source": "grid" if i % 3 else "hotline_12345",
+            "source_key": f"demo-map-{i}",
+            "category": "component:0101",
+            "text": "演示数据：井盖缺失或破损",
+            "location": {"lon": lon, "lat": lat},
+        }
+        try:
+            _call(base, token, "POST", "/api/v1/cases", body)
+        except urllib.error.HTTPError as error:
+            if error.code != 422:  # outside the district: skipped; anything else is a fault
+                raise
+            continue
+        opened += 1
+    return opened
+
+
 def open_demo_cases(base: str, username: str, password: str) -> None:
     """Open the demo cases as the district officer; register and dispatch some, supervise one."""
     token = str(
@@ -176,6 +211,7 @@ def open_demo_cases(base: str, username: str, password: str) -> None:
         if i == 4:
             action = {"comment": "请加快处置", "level": "supervise"}
             _call(base, token, "POST", f"/api/v1/cases/{case['id']}/actions/supervise", action)
+    print(f"opened {open_located_cases(base, token)} located demo cases")
 
 
 def demo_scene() -> bytes:

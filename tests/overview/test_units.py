@@ -113,3 +113,25 @@ def test_short_names_drop_the_committee_suffix() -> None:
     assert short_name("焦家村村委会") == "焦家村"
     assert short_name("泗泾镇") == "泗泾镇"
     assert short_name("居委会") == "居委会"
+
+
+@pytest.mark.parametrize(
+    ("due", "closed", "hours", "rate_says", "hours_says"),
+    [
+        (0, 0, None, "近30天无到期案件", "近30天无结案"),
+        (0, 120, 0.0, "结案均未到期", "均在工作时间外办结"),
+        (10, 120, 0.01, None, "均在工作时间外办结"),
+        (10, 120, 3.5, None, None),
+    ],
+)
+def test_the_closing_tiles_say_why_they_read_dash_or_zero(
+    due: int, closed: int, hours: float | None, rate_says: str | None, hours_says: str | None
+) -> None:
+    from cityops.cases import Performance
+    from cityops.overview.parts_live import hours_hint, rate_hint
+
+    perf = Performance(
+        due=due, due_closed_on_time=min(due, 5), closed=closed, avg_handling_hours=hours
+    )
+    assert rate_hint(perf) == rate_says
+    assert hours_hint(perf) == hours_says

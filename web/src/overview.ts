@@ -1,9 +1,11 @@
 // The overview page and the big screen: charts drawn from each part's data, the map, and the live
-// feed that swaps in (HTMX) the parts a notice names. Charts are disposed before their part is
-// swapped out and everything is released when the page goes away, so a hall screen that runs for
-// days holds a constant number of charts, one map, one stream, one clock and one resize listener.
+// feed that swaps in (HTMX) the parts a notice names. Charts are carried over into the swapped-in
+// part and updated in place (disposed when the part no longer has them); everything is released
+// when the page goes away, so a hall screen that runs for days holds a constant number of charts,
+// one map, one stream, one clock and one resize listener.
 import htmx from "htmx.org";
-import { DARK, LIGHT, chartCount, disposeCharts, initCharts, resizeCharts } from "./overview/charts";
+import { DARK, LIGHT, adoptCharts, chartCount, disposeCharts, drawnBars, holdCharts, initCharts, resizeCharts } from "./overview/charts";
+import type { DrawnBar } from "./overview/charts";
 import { LiveFeed, toLogin } from "./overview/live";
 import { startMap } from "./overview/map";
 import type { OverviewMap } from "./overview/map";
@@ -57,13 +59,23 @@ htmx.on("htmx:beforeSwap", (event) => {
     return;
   }
   if (detail.shouldSwap) {
-    disposeCharts(detail.target);
+    holdCharts(detail.target);
+  }
+});
+
+// Right after the swap, before the browser paints: the held charts take the new part's places, so
+// no frame shows an empty chart box.
+htmx.on("htmx:afterSwap", (event) => {
+  const target = (event as CustomEvent<{ target: Element }>).detail.target;
+  const swapped = target.id ? document.getElementById(target.id) : null;
+  if (swapped !== null) {
+    adoptCharts(swapped, theme, ratio(), navigate);
   }
 });
 
 htmx.on("htmx:load", (event) => {
   const element = (event as CustomEvent<{ elt: Element }>).detail.elt;
-  initCharts(element, theme, ratio(), navigate);
+  adoptCharts(element, theme, ratio(), navigate);
   if (element.id === "part-map") {
     overviewMap?.refresh();
   }
@@ -116,5 +128,8 @@ window.addEventListener("pagehide", () => {
   overviewMap = null;
 });
 
-/** What the end-to-end tests read: live chart instances, nothing else. */
-(window as unknown as { cityopsOverview: { charts: () => number } }).cityopsOverview = { charts: chartCount };
+/** What the end-to-end tests and the soak read: live chart instances and drawn bar heights. */
+(window as unknown as { cityopsOverview: { charts: () => number; bars: (e: HTMLElement) => DrawnBar[] | null } }).cityopsOverview = {
+  charts: chartCount,
+  bars: drawnBars,
+};

@@ -2,7 +2,7 @@
 // background, updated live from the overview's stream. Opened by link (`?token=`), every
 // request of the page carries the token in its URL and the page has no session at all.
 import htmx from "htmx.org";
-import { LIGHT, chartCount, disposeCharts, initCharts, resizeCharts } from "./overview/charts";
+import { LIGHT, adoptCharts, chartCount, disposeCharts, holdCharts, initCharts, resizeCharts } from "./overview/charts";
 import { LiveFeed, toLogin } from "./overview/live";
 import { startWidgetMap } from "./townpage/map";
 import type { WidgetMap } from "./townpage/map";
@@ -60,12 +60,21 @@ htmx.on("htmx:beforeSwap", (event) => {
     return;
   }
   if (detail.shouldSwap) {
-    disposeCharts(detail.target);
+    holdCharts(detail.target);
+  }
+});
+
+// Right after the swap, before the browser paints: the held charts take the new part's places.
+htmx.on("htmx:afterSwap", (event) => {
+  const target = (event as CustomEvent<{ target: Element }>).detail.target;
+  const swapped = target.id ? document.getElementById(target.id) : null;
+  if (swapped !== null) {
+    adoptCharts(swapped, LIGHT, window.devicePixelRatio || 1, navigate);
   }
 });
 
 htmx.on("htmx:load", (event) => {
-  initCharts((event as CustomEvent<{ elt: Element }>).detail.elt, LIGHT, window.devicePixelRatio || 1, navigate);
+  adoptCharts((event as CustomEvent<{ elt: Element }>).detail.elt, LIGHT, window.devicePixelRatio || 1, navigate);
 });
 
 const live = new LiveFeed(

@@ -1,4 +1,8 @@
-"""The `cases` map layer: open cases (未结案件) as points, seen exactly as the case API shows them.
+"""The `cases` map layer: open cases (未结案件), seen exactly as the case API shows them.
+
+Tiles exist at every zoom the map can take, so the hall display (fitted to the whole district
+at zoom 9) shows its cases too: below zoom 12 they are drawn as a heat map (density, weighted up
+for overdue and urgent cases), from zoom 11 on as points; the two cross-fade over zoom 11–12.
 
 It reads `case_record` through the cases module's own visibility rule (`CaseAccess`: the
 owner code in the caller's scope, narrowed for department handlers and system clients) and
@@ -33,6 +37,8 @@ from cityops.geo.layers import (
 #: Seconds a case tile may be served from cache before the layer's version moves on.
 STALE_SECONDS = 15
 MAX_CASES_PER_TILE = 5000
+#: The zoom from which cases are drawn as points (the heat map fades out over the next zoom).
+POINTS_FROM = 11
 
 
 class CasesLayer(BaseLayer):
@@ -41,7 +47,7 @@ class CasesLayer(BaseLayer):
     name = "cases"
     title = "未结案件"
     geometry = GeometryKind.POINT
-    min_zoom = 10
+    min_zoom = 0
     max_zoom = 16
     order = 300
     color = "#f87171"
@@ -114,21 +120,60 @@ class CasesLayer(BaseLayer):
         return FeatureBatch.from_wgs84(points([r.lon for r in rows], [r.lat for r in rows]), props)
 
     def style_layers(self, source: str, principal: Principal) -> list[StyleLayer]:
-        """Red dots, larger and ringed when overdue or urgent."""
+        """Heat below zoom 12, then red dots, larger and ringed when overdue or urgent."""
         base = {"source": source, "source-layer": self.name}
         hot = ["any", ["get", "overdue"], ["!=", ["get", "urgency"], "normal"]]
+        fade_in = ["interpolate", ["linear"], ["zoom"], POINTS_FROM, 0.35, POINTS_FROM + 1, 1]
         return [
+            {
+                "id": f"{source}-heat",
+                "type": "heatmap",
+                **base,
+                "maxzoom": POINTS_FROM + 1,
+                "paint": {
+                    "heatmap-weight": ["case", hot, 1.0, 0.6],
+                    "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 0, 0.3, 12, 1.2],
+                    "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 0, 4, 9, 14, 12, 24],
+                    "heatmap-opacity": [
+                        "interpolate",
+                        ["linear"],
+                        ["zoom"],
+                        POINTS_FROM,
+                        0.85,
+                        POINTS_FROM + 1,
+                        0,
+                    ],
+                    "heatmap-color": [
+                        "interpolate",
+                        ["linear"],
+                        ["heatmap-density"],
+                        0,
+                        "rgba(251,146,60,0)",
+                        0.15,
+                        "rgba(251,146,60,0.55)",
+                        0.5,
+                        "#f97316",
+                        0.8,
+                        "#ef4444",
+                        1,
+                        "#fee2e2",
+                    ],
+                },
+            },
             {
                 "id": f"{source}-circle",
                 "type": "circle",
                 **base,
+                "minzoom": POINTS_FROM,
                 "paint": {
                     "circle-radius": ["case", hot, 7, 5],
                     "circle-color": ["case", ["get", "overdue"], "#ef4444", "#fb923c"],
                     "circle-stroke-color": ["case", hot, "#fee2e2", "#1f0a10"],
                     "circle-stroke-width": 1.5,
+                    "circle-opacity": fade_in,
+                    "circle-stroke-opacity": fade_in,
                 },
-            }
+            },
         ]
 
 

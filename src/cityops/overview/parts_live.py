@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from cityops.cases import SOURCE_LABELS, STATUS_LABELS, OpenRow
+from cityops.cases import SOURCE_LABELS, STATUS_LABELS, OpenRow, Performance
 from cityops.org.models import OrgLevel
 from cityops.overview.context import CHILD_TITLES, SHANGHAI, Facts, PartContext
 from cityops.overview.labels import (
@@ -52,6 +52,10 @@ def _facts(ctx: PartContext) -> Facts:
     return ctx.facts
 
 
+#: Below this mean the tile reads 0.0 (one decimal) and says why.
+HOURS_SHOWN = 0.05
+
+
 async def child_rows(ctx: PartContext) -> list[dict[str, Any]]:
     """The area's children with their open, overdue and today's case counts."""
     facts = _facts(ctx)
@@ -77,6 +81,29 @@ async def child_rows(ctx: PartContext) -> list[dict[str, Any]]:
         }
         for node in ctx.children()
     ]
+
+
+#: How the two closing figures are counted, said on the part (a "—" or a 0.0 must not puzzle).
+PERFORMANCE_NOTE = (
+    "按期结案率：处置期限在近 30 天内到期的案件中按期办结的比例，提前办结、尚未到期的案件到期后计入；"
+    "平均处置时长按工作时间计，工作时间外的处置不计时。"
+)
+
+
+def rate_hint(perf: Performance) -> str | None:
+    """Why the on-time rate has no value, in a few words; None when it has one."""
+    if perf.due:
+        return None
+    return "结案均未到期" if perf.closed else "近30天无到期案件"
+
+
+def hours_hint(perf: Performance) -> str | None:
+    """Why the mean handling time reads (near) zero or nothing, in a few words."""
+    if not perf.closed:
+        return "近30天无结案"
+    if (perf.avg_handling_hours or 0.0) < HOURS_SHOWN:
+        return "均在工作时间外办结"
+    return None
 
 
 async def city_operation_part(ctx: PartContext) -> Part:
@@ -114,12 +141,19 @@ async def city_operation_part(ctx: PartContext) -> Part:
             "value": sum(r.count for r in open_rows if r.supervision),
             "unit": "件",
         },
-        {"key": "on_time_rate", "label": "按期结案率（近30天）", "value": rate, "unit": "%"},
+        {
+            "key": "on_time_rate",
+            "label": "按期结案率（近30天）",
+            "value": rate,
+            "unit": "%",
+            "hint": rate_hint(perf),
+        },
         {
             "key": "avg_hours",
             "label": "平均处置时长（近30天）",
             "value": perf.avg_handling_hours,
             "unit": "工作小时",
+            "hint": hours_hint(perf),
         },
     ]
     children = await child_rows(ctx)
@@ -138,6 +172,7 @@ async def city_operation_part(ctx: PartContext) -> Part:
         "实时案件指标（每次案件变化即更新）。物联感知设备尚未接入："
         "接入后此处将显示传感器在线率和感知告警。"
     )
+    note += PERFORMANCE_NOTE
     return _part(ctx, PartKey.CITY_OPERATION, "live", note, missing=[IOT_MISSING], data=data)
 
 

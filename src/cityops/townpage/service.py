@@ -34,11 +34,11 @@ def default_widgets(layers: Iterable[str]) -> list[Widget]:
     """The page a town has before it saves its own: its overview's live parts and a map."""
     known = [name for name in DEFAULT_LAYERS if name in set(layers)]
     spec = [
-        ("part", "city_operation", 0, 0, 7, 5),
+        ("part", "city_operation", 0, 0, 7, 8),
         ("map", known or ["units"], 7, 0, 5, 9),
-        ("part", "event_flow", 0, 5, 7, 6),
-        ("part", "dispatch", 7, 9, 5, 6),
-        ("part", "multigrid", 0, 11, 7, 5),
+        ("part", "event_flow", 0, 8, 7, 10),
+        ("part", "dispatch", 7, 9, 5, 8),
+        ("part", "multigrid", 0, 18, 7, 8),
     ]
     widgets = []
     for kind, what, x, y, w, h in spec:

@@ -6,6 +6,9 @@ import type { FilterSpecification, VectorTileSource } from "maplibre-gl";
 import { FONT_FAMILY, fetchStyle } from "../map-common";
 import type { Style } from "../map-common";
 
+/** The shortest time between two reloads of the case tiles. */
+const REFRESH_MS = 3000;
+
 interface MapSpec {
   bounds: [number, number, number, number] | null;
   layers: string[];
@@ -130,18 +133,29 @@ export async function startMap(
   map.on("mousemove", (event) => {
     map.getCanvas().style.cursor = hit(event.point) !== null ? "pointer" : "";
   });
+  // New case tiles after a case event: the same URLs with a fresh query string. At most one
+  // reload per REFRESH_MS (the last notice of a burst is never lost: a trailing reload follows),
+  // so a busy feed does not make a wall reload its tiles several times a second.
+  let lastRefresh = 0;
+  let pending: number | undefined;
+  const reload = (): void => {
+    pending = undefined;
+    lastRefresh = Date.now();
+    const source = map.getSource<VectorTileSource>("cases");
+    const tiles = source?.tiles;
+    if (source !== undefined && tiles !== undefined) {
+      source.setTiles(tiles.map((url) => `${url.split("?")[0] ?? url}?v=${String(lastRefresh)}`));
+    }
+  };
   return {
     map,
     refresh(): void {
-      // New case tiles after a case event: the same URLs with a fresh query string.
-      const source = map.getSource<VectorTileSource>("cases");
-      const tiles = source?.tiles;
-      if (source !== undefined && tiles !== undefined) {
-        const stamp = String(Date.now());
-        source.setTiles(tiles.map((url) => `${url.split("?")[0] ?? url}?v=${stamp}`));
+      if (pending === undefined) {
+        pending = window.setTimeout(reload, Math.max(0, lastRefresh + REFRESH_MS - Date.now()));
       }
     },
     remove(): void {
+      window.clearTimeout(pending);
       map.remove();
     },
   };
