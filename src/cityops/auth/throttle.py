@@ -68,7 +68,7 @@ async def fail(
     row.last_failure_at = now
     await session.flush()
     allowance = settings.login_max_failures
-    if not familiar and await _global_failures(session, settings, key, now) >= (
+    if not familiar and await _global_failures(session, settings, key, now) > (
         settings.login_global_failures
     ):
         allowance = 1  # many addresses are guessing this name: strangers get one try

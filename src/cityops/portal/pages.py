@@ -20,6 +20,7 @@ from cityops.portal import (
     overview_pages,
     photos,
     report,
+    totp_pages,
     townpage_edit,
     townpage_pages,
     townpage_view,
@@ -119,6 +120,7 @@ async def org_unit(request: Request, code: str) -> Response:
 def mount_portal(app: FastAPI) -> None:
     """Add the portal's routes, its static files at /static and HTML error pages."""
     app.include_router(auth_pages.router)
+    app.include_router(totp_pages.router)
     app.include_router(router)
     app.include_router(overview_pages.router)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
