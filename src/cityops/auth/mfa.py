@@ -146,3 +146,22 @@ async def reset_for(
         target=account.username,
         client_ip=client_ip,
     )
+
+
+async def enrol_for_tool(
+    session: AsyncSession, settings: Settings, account_id: int, username: str, tool: str
+) -> str:
+    """Give a tool's own person account (the simulator's duty officer) a confirmed TOTP secret.
+
+    The tool keeps the secret in memory and signs in with codes like a person with a phone;
+    the previous secret and recovery codes are gone, and the act is audited under the tool.
+    """
+    await totp.remove(session, account_id)
+    secret = await totp.start(session, settings, account_id)
+    record = await totp.record_of(session, account_id)
+    assert record is not None
+    record.confirmed_at = utcnow()
+    await audit.record(
+        session, action="auth.totp_enrol", result="success", actor_name=tool, target=username
+    )
+    return secret

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth import audit
 from cityops.auth.accounts import NewAccount, create_account, issue_tool_api_key
+from cityops.auth.mfa import enrol_for_tool
 from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import hash_password_async
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
+from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.org.models import OrgLevel, OrgUnit
 from cityops.simulate.scenarios import Place
@@ -48,6 +50,7 @@ class Login:
 
     username: str
     password: str
+    totp_secret: str = ""  # the duty officer signs in with two factors, as its role must
 
 
 @dataclass(slots=True)
@@ -126,7 +129,11 @@ async def _person(session: AsyncSession, username: str, role: Role, org: str, na
 
 
 async def prepare_accounts(
-    session: AsyncSession, district: str, rng: random.Random, workers: int = 8
+    session: AsyncSession,
+    district: str,
+    rng: random.Random,
+    workers: int = 8,
+    settings: Settings | None = None,
 ) -> SimAccounts:
     """Open (or refresh) the simulator's accounts and load the places it reports from."""
     keys = {
@@ -134,6 +141,11 @@ async def prepare_accounts(
         for source, (username, name) in SYSTEMS.items()
     }
     officer = await _person(session, OFFICER[0], Role.DISTRICT_OFFICER, district, OFFICER[1])
+    if settings is not None:
+        account = await AccountRepository(session).by_username(officer.username)
+        assert account is not None
+        secret = await enrol_for_tool(session, settings, account.id, officer.username, TOOL)
+        officer = Login(officer.username, officer.password, secret)
     places = await load_places(session, district)
     chosen = rng.sample(places, min(workers, len(places)))
     grid_workers = {
