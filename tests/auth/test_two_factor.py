@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.app import create_app
-from cityops.auth import totp
 from cityops.auth.models import AccountTotp, RecoveryCode
 from cityops.auth.roles import Role
+from cityops.auth.signin import totp
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from tests.auth.conftest import Fresh, assert_problem, bearer, in_db, new_account

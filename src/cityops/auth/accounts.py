@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit, throttle
+from cityops.auth import audit
 from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import ensure_policy, hash_password_async
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import PRIVILEGED_ROLES, Perm, Role
 from cityops.auth.service import API_KEY_PREFIX, new_secret, token_digest
+from cityops.auth.signin import throttle
 from cityops.kit.db import utcnow
 from cityops.kit.errors import Conflict, Forbidden, NotFound, OutOfScope, ProblemError
 from cityops.org.models import Department, OrgUnit

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from cityops.auth import accounts as account_service
-from cityops.auth import mfa, service
+from cityops.auth import service
 from cityops.auth.deps import SESSION_COOKIE, CurrentPrincipal, PrincipalCache, require
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository, AuditRepository
@@ -32,7 +32,8 @@ from cityops.auth.schemas import (
     PasswordChange,
     PasswordReset,
 )
-from cityops.auth.signin import now_of, refusal, session_reply
+from cityops.auth.signin import mfa
+from cityops.auth.signin.replies import now_of, refusal, session_reply
 from cityops.config import Settings
 from cityops.kit.errors import NotFound, ProblemError
 from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession

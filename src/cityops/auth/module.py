@@ -8,7 +8,7 @@ module = Module(
     requires=("org",),
     routers=(
         "cityops.auth.api:auth_router",
-        "cityops.auth.totp_api:totp_router",
+        "cityops.auth.signin.api:totp_router",
         "cityops.auth.api:accounts_router",
         "cityops.auth.api:audit_router",
     ),

@@ -11,7 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit, throttle, totp
+from cityops.auth import audit
 from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import (
     ensure_policy,
@@ -21,6 +21,7 @@ from cityops.auth.passwords import (
 )
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
+from cityops.auth.signin import throttle, totp
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.kit.errors import ProblemError

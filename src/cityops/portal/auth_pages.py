@@ -12,7 +12,7 @@ from starlette.responses import Response
 from cityops.auth import service
 from cityops.auth.passwords import MIN_LENGTH
 from cityops.auth.principal import Principal
-from cityops.auth.signin import now_of
+from cityops.auth.signin.replies import now_of
 from cityops.config import Settings
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from markupsafe import Markup
 from starlette.responses import Response
 
-from cityops.auth import mfa
 from cityops.auth.principal import Principal
-from cityops.auth.signin import now_of
+from cityops.auth.signin import mfa
+from cityops.auth.signin.replies import now_of
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import client_ip, sessionmaker_of

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth import audit
 from cityops.auth.accounts import NewAccount, create_account, issue_tool_api_key
-from cityops.auth.mfa import enrol_for_tool
 from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import hash_password_async
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
+from cityops.auth.signin.mfa import enrol_for_tool
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.org.models import OrgLevel, OrgUnit

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit, totp
+from cityops.auth import audit
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.auth.schemas import TotpStatus
+from cityops.auth.signin import totp
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.kit.errors import Conflict, Forbidden, NotFound, ProblemError

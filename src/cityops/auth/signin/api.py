@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from cityops.auth import mfa, service
+from cityops.auth import service
 from cityops.auth.deps import CurrentPrincipal, PrincipalCache
 from cityops.auth.schemas import (
     LoginCode,
@@ -14,7 +14,8 @@ from cityops.auth.schemas import (
     TotpEnrolment,
     TotpStatus,
 )
-from cityops.auth.signin import now_of, refusal, session_reply
+from cityops.auth.signin import mfa
+from cityops.auth.signin.replies import now_of, refusal, session_reply
 from cityops.config import Settings
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import ClientIp, DbSession
