@@ -23,8 +23,8 @@ from cityops.auth.roles import Role
 from cityops.auth.signin import totp
 from cityops.config import Settings
 from cityops.kit.db import utcnow
-from tests.auth.conftest import Fresh, assert_problem, bearer, in_db, new_account
-from tests.conftest import PASSWORD, Backend
+from tests.auth.conftest import Fresh, assert_problem, audit_entries, bearer, in_db, new_account
+from tests.conftest import PASSWORD, Backend, Login
 
 LOGIN, CODE, ME = "/api/v1/auth/login", "/api/v1/auth/login/code", "/api/v1/auth/me"
 # Sessions opened under the injected clock are later checked against the real one (idle
@@ -192,7 +192,7 @@ def test_wrong_codes_count_towards_the_address_lock(
 
 
 def test_a_recovery_code_signs_in_once(
-    tfa: TestClient, backend: Backend, clock: list[datetime]
+    tfa: TestClient, backend: Backend, clock: list[datetime], client: TestClient, login: Login
 ) -> None:
     who = new_account(backend, Role.SYS_ADMIN, "310117", prefix="adm")
     _, codes, _ = enrol(tfa, who, T0)
@@ -203,6 +203,13 @@ def test_a_recovery_code_signs_in_once(
     assert tfa.get("/api/v1/auth/totp", headers=bearer(token)).json()["recovery_codes_left"] == 9
     again = password_step(tfa, who.username).json()["challenge"]
     assert_problem(code_step(tfa, again, codes[3]), 401, "invalid-credentials")
+    # The audit trail tells the steps apart, and never holds a code.
+    entries = audit_entries(client, login, actor=who.username)
+    steps = [(e["action"], e["result"], e["detail"]) for e in reversed(entries)]
+    assert ("auth.login_password", "success", {"next": "code"}) in steps
+    assert ("auth.login", "success", {"factor": "recovery"}) in steps
+    assert ("auth.login", "failure", {"reason": "bad code"}) in steps
+    assert not any(c in str(entries) for c in codes)
 
 
 def test_optional_two_factors_for_a_town_operator_and_the_security_admin_reset(

@@ -174,13 +174,15 @@ async def _challenge(
             client_ip=client_ip,
         )
     )
-    await _audit_login(
+    # Not yet a login: `auth.login` success means a session was opened.
+    await audit.record(
         session,
-        account.username,
-        account.org_code,
-        client_ip,
-        "success",
-        {"step": "password", "next": "code"},
+        action="auth.login_password",
+        result="success",
+        actor_name=account.username,
+        actor_org=account.org_code,
+        client_ip=client_ip,
+        detail={"next": "code"},
     )
     return LoginResult(
         LoginOutcome.CODE_REQUIRED,
