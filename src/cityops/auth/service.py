@@ -88,9 +88,9 @@ async def login(
         return LoginResult(LoginOutcome.LOCKED, locked_for=locked)
     if account is None or not valid or not account.active:
         reason = "unknown user" if account is None else ("inactive" if valid else "bad password")
-        familiar = account is not None and await repo.has_session_from(
-            account.id, client_ip, now - timedelta(days=settings.login_familiar_days)
-        )
+        # The same query for an unknown name (id 0 has no sessions): the same work either way.
+        since = now - timedelta(days=settings.login_familiar_days)
+        familiar = await repo.has_session_from(account.id if account else 0, client_ip, since)
         verdict = await throttle.fail(
             session, settings, username, client_ip, now, familiar=familiar
         )
