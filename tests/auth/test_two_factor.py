@@ -145,6 +145,24 @@ def test_a_district_officer_must_enrol_before_anything_else(
     assert not set(codes) & set(hashes) and len(hashes) == 10  # stored hashed only
 
 
+def test_each_admin_role_is_forced_to_enrol(tfa: TestClient, backend: Backend) -> None:
+    for role, path in (
+        (Role.SYS_ADMIN, "/api/v1/accounts"),
+        (Role.SECURITY_ADMIN, "/api/v1/accounts"),
+        (Role.AUDIT_ADMIN, "/api/v1/audit"),
+    ):
+        admin = new_account(backend, role, "310117", prefix="forced")
+        token = password_step(tfa, admin.username).json()["access_token"]
+        assert_problem(tfa.get(path, headers=bearer(token)), 403, "totp-enrolment-required")
+        assert tfa.get(ME, headers=bearer(token)).status_code == 200  # may see who it is
+        status = tfa.get("/api/v1/auth/totp", headers=bearer(token)).json()
+        assert status["required"] is True and status["enrolled"] is False
+    # A role that need not enrol is let through on the password alone.
+    leader = new_account(backend, Role.LEADER, "310117", prefix="free")
+    token = password_step(tfa, leader.username).json()["access_token"]
+    assert tfa.get("/api/v1/org/310117", headers=bearer(token)).status_code == 200
+
+
 def test_login_needs_the_code_and_a_code_is_accepted_once(
     tfa: TestClient, backend: Backend, clock: list[datetime]
 ) -> None:
