@@ -26,6 +26,9 @@ PG_ADMIN_URL = os.environ.get(
     "CITYOPS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 PASSWORD = "Test-Passw0rd!"
+# The suite's accounts of every role sign in with a password alone; the tests of two-factor
+# sign-in (tests/auth/test_two_factor.py) build their Settings with the roles that must enrol.
+os.environ["CITYOPS_TOTP_REQUIRED_ROLES"] = "[]"
 
 #: username → (role, org code): one account per role, plus a second town.
 ACCOUNTS: dict[str, tuple[Role, str]] = {

@@ -47,5 +47,5 @@ def assert_up_down_up(path: Path, revision: str, below: str, tables: set[str]) -
     assert sqlite_tables(path) >= tables, f"{revision} did not create {tables}"
     downgrade(url, below)
     assert not tables & sqlite_tables(path), f"down to {below} left {tables}"
-    upgrade(url, "head")
+    upgrade(url, "heads")
     assert sqlite_tables(path) >= tables, f"head lacks {tables}"

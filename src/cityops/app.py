@@ -121,9 +121,11 @@ def _add_operational_routes(app: FastAPI) -> None:
         checks: dict[str, Any] = {}
         try:
             async with request.app.state.sessions() as session:
-                version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+                rows = await session.scalars(text("SELECT version_num FROM alembic_version"))
+                versions = sorted(rows.all())
             checks["database"] = "ok"
-            checks["schema"] = version
+            # One head per branch (the shipped chain, each module's own), as `alembic heads`.
+            checks["schema"] = " ".join(versions)
             tree = await request.app.state.org_tree.current()
             checks["org_units"] = len(tree.nodes)
             bus = await request.app.state.bus.health()

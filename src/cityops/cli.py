@@ -162,6 +162,10 @@ def demo(
     _remember(credentials, _run(_demo_accounts))
     typer.echo(f"\nDemo accounts (random passwords made at install; kept in {credentials}):")
     typer.echo(credentials.read_text("utf-8") if credentials.exists() else "(none)")
+    typer.echo(
+        "admin, security, auditor and duty sign in with two factors: at their first login the "
+        "portal shows a QR code for an authenticator app (docs/auth.md)."
+    )
     typer.echo(f"Portal: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     if no_serve:
         return

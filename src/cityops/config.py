@@ -73,7 +73,33 @@ class Settings(BaseSettings):
         "logout in the same worker takes effect at once.",
     )
     login_max_failures: int = Field(default=5, ge=1, description="Failures before lockout.")
-    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="How long one (username, address) pair stays locked."
+    )
+    login_global_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failures of one username from all addresses (within the global window) "
+        "after which an address that never signed in to it gets one try per lockout.",
+    )
+    login_global_window_minutes: int = Field(
+        default=60, ge=1, description="The window the global failure count looks back over."
+    )
+    login_familiar_days: int = Field(
+        default=90, ge=1, description="An address with a session this recent is familiar."
+    )
+    totp_required_roles: list[str] = Field(
+        default_factory=lambda: [
+            "sys_admin",
+            "security_admin",
+            "audit_admin",
+            "district_officer",
+        ],
+        description="Roles that must sign in with a TOTP code (enrolled at first login).",
+    )
+    totp_issuer: str = Field(
+        default="cityops", description="Issuer shown in authenticator apps (otpauth:// URI)."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
     disabled_modules: set[str] = Field(
         default_factory=set,

@@ -222,7 +222,7 @@ def test_reset_password_unlocks_ends_sessions_and_forces_a_change(
     for _ in range(backend.settings.login_max_failures):
         client.post(LOGIN, json={"username": fresh.username, "password": "Wrong-Passw0rd!"})
     locked = client.post(LOGIN, json={"username": fresh.username, "password": PASSWORD})
-    assert_problem(locked, 403, "account-locked")
+    assert_problem(locked, 429, "login-locked")
 
     reply = client.post(f"{ACCOUNTS}/{fresh.id}/reset-password", headers=login.headers("t_admin"))
     assert reply.status_code == 200, reply.text
@@ -344,7 +344,7 @@ def test_api_key_for_a_system_client_works_until_revoked(client: TestClient, log
         ("apikey.create", "t_security"),
     ]
     assert entries[0]["detail"] == {"key_id": key["id"]}
-    assert entries[1]["detail"] == {"name": "网格化管理系统"}
+    assert entries[1]["detail"] == {"name": "网格化管理系统", "allowed_networks": []}
 
 
 def test_only_system_clients_get_api_keys(

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth.models import Account, AuthToken
+from cityops.auth.models import Account, AuthToken, LoginThrottle
 from cityops.auth.service import token_digest
 from cityops.kit.db import utcnow
 from tests.auth.conftest import (
@@ -107,29 +107,35 @@ def test_lockout_after_max_failures_refuses_even_the_right_password(
     limit = backend.settings.login_max_failures
     assert limit == 5
     fresh = new_account(backend)
+    left = []
     for _ in range(limit):
         wrong = client.post(LOGIN, json={"username": fresh.username, "password": "Nope-Passw0rd!"})
-        assert_problem(wrong, 401, "invalid-credentials")
+        body = assert_problem(wrong, 401, "invalid-credentials")
+        left.append(body["attempts_left"])
+        assert body["lockout_minutes"] == 15
+    assert left == [4, 3, 2, 1, 0]
     right = client.post(LOGIN, json={"username": fresh.username, "password": PASSWORD})
-    assert_problem(right, 403, "account-locked")
+    locked = assert_problem(right, 429, "login-locked")
+    assert 0 < locked["retry_after"] <= 15 * 60
+    assert right.headers["retry-after"] == str(locked["retry_after"])
     assert "set-cookie" not in right.headers
     entries = audit_entries(client, login, actor=fresh.username, action="auth.login")
     reasons = [e["detail"]["reason"] for e in reversed(entries)]
-    assert reasons == ["bad password"] * (limit - 1) + ["bad password; account locked", "locked"]
+    assert reasons == ["bad password"] * (limit - 1) + ["bad password; address locked", "locked"]
     assert {e["result"] for e in entries} == {"failure"}
 
     # Once the lock has run out, the right password works again and the count starts afresh.
     async def expire(session: AsyncSession) -> None:
         await session.execute(
-            update(Account)
-            .where(Account.id == fresh.id)
+            update(LoginThrottle)
+            .where(LoginThrottle.username == fresh.username.lower())
             .values(locked_until=utcnow() - timedelta(seconds=1))
         )
 
     in_db(backend, expire)
     assert client.get(ME, headers=bearer(log_in(client, fresh.username))).status_code == 200
     again = client.post(LOGIN, json={"username": fresh.username, "password": "Nope-Passw0rd!"})
-    assert_problem(again, 401, "invalid-credentials")
+    assert assert_problem(again, 401, "invalid-credentials")["attempts_left"] == limit - 1
 
 
 def test_every_login_success_and_failure_is_audited(

@@ -48,7 +48,7 @@ def test_0014_drops_the_narrow_indexes_and_goes_back(tmp_path: Path) -> None:
     assert {"ix_case_record_category_created", "ix_case_record_closed_period"} <= left
     downgrade(url, "0013")
     assert case_indexes(path) >= NARROW
-    upgrade(url, "head")
+    upgrade(url, "heads")
     assert not NARROW & case_indexes(path)
 
 

@@ -123,11 +123,16 @@ def test_failed_login_shows_the_error_and_stays_recorded(client: TestClient) -> 
     assert reply.status_code == 401
     assert "用户名或密码错误" in reply.text
     assert "cityops_session" not in reply.headers.get("set-cookie", "")
-    for _ in range(4):  # the fifth failure locks the account (login_max_failures = 5)
-        post_login(client, "p_lock", "wrong")
+    for _ in range(2):
+        assert post_login(client, "p_lock", "wrong").status_code == 401
+    warned = post_login(client, "p_lock", "wrong")  # one try left: the page warns first
+    assert "再错 1 次，本地址的登录将被锁定 15 分钟" in warned.text
+    last = post_login(client, "p_lock", "wrong")  # the fifth failure locks this address
+    assert "本地址的登录已被锁定 15 分钟" in last.text
     locked = post_login(client, "p_lock", PASSWORD)
-    assert locked.status_code == 403
-    assert "账号已锁定" in locked.text
+    assert locked.status_code == 429
+    assert "请 15 分钟后再试" in locked.text
+    assert int(locked.headers["retry-after"]) <= 15 * 60
     assert failed_logins(client, "p_lock") == 6
 
 

@@ -15,6 +15,7 @@ from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import PRIVILEGED_ROLES, Perm, Role
 from cityops.auth.service import API_KEY_PREFIX, new_secret, token_digest
+from cityops.auth.signin import throttle
 from cityops.kit.db import utcnow
 from cityops.kit.errors import Conflict, Forbidden, NotFound, OutOfScope, ProblemError
 from cityops.org.models import Department, OrgUnit
@@ -225,6 +226,7 @@ async def reset_password(
     account.must_change_password = True
     account.failed_logins = 0
     account.locked_until = None
+    await throttle.clear_all(session, account.username)  # the reset unlocks every address
     await AccountRepository(session).revoke_tokens(account.id, now, kind="session")
     await audit.record(
         session,
@@ -238,15 +240,20 @@ async def reset_password(
 
 
 async def create_api_key(
-    session: AsyncSession, actor: Principal, account_id: int, name: str, client_ip: str = ""
+    session: AsyncSession,
+    actor: Principal,
+    account_id: int,
+    name: str,
+    client_ip: str = "",
+    networks: Sequence[str] = (),
 ) -> tuple[AuthToken, str]:
-    """Issue an API key for a system client; the secret is shown once."""
+    """Issue an API key for a system client, usable from `networks` only (empty: anywhere)."""
     if not actor.can(Perm.ACCOUNT_GRANT):
         raise Forbidden("API keys are issued by the security admin")
     account = await get_account(session, actor, account_id)
     if account.role != Role.SYSTEM_CLIENT:
         raise Conflict("API keys are for system client accounts")
-    return await _issue_api_key(session, account, name, actor, client_ip)
+    return await _issue_api_key(session, account, name, actor, client_ip, networks=networks)
 
 
 async def issue_tool_api_key(
@@ -265,6 +272,7 @@ async def _issue_api_key(
     actor: Principal | None,
     client_ip: str,
     tool: str = "",
+    networks: Sequence[str] = (),
 ) -> tuple[AuthToken, str]:
     secret = new_secret(API_KEY_PREFIX)
     token = await AccountRepository(session).add_token(
@@ -274,6 +282,7 @@ async def _issue_api_key(
             name=name,
             account_id=account.id,
             client_ip=client_ip,
+            allowed_networks=list(networks),
         )
     )
     await audit.record(
@@ -284,9 +293,37 @@ async def _issue_api_key(
         actor_name=tool,
         target=account.username,
         client_ip=client_ip,
-        detail={"name": name},
+        detail={"name": name, "allowed_networks": list(networks)},
     )
     return token, secret
+
+
+async def set_api_key_networks(
+    session: AsyncSession,
+    actor: Principal,
+    account_id: int,
+    key_id: int,
+    networks: Sequence[str],
+    client_ip: str = "",
+) -> AuthToken:
+    """Replace the networks an API key may be used from (empty: anywhere)."""
+    if not actor.can(Perm.ACCOUNT_GRANT):
+        raise Forbidden("API keys are managed by the security admin")
+    account = await get_account(session, actor, account_id)
+    token = await session.get(AuthToken, key_id)
+    if token is None or token.account_id != account.id or token.kind != "api_key":
+        raise NotFound("API key", key_id)
+    token.allowed_networks = list(networks)
+    await audit.record(
+        session,
+        action="apikey.networks",
+        result="success",
+        actor=actor,
+        target=account.username,
+        client_ip=client_ip,
+        detail={"key_id": key_id, "allowed_networks": list(networks)},
+    )
+    return token
 
 
 async def revoke_api_key(

@@ -21,15 +21,19 @@ from cityops.auth.schemas import (
     AccountUpdate,
     ApiKeyCreate,
     ApiKeyCreated,
+    ApiKeyNetworks,
     ApiKeyRead,
     AuditPage,
     AuditRead,
+    CodeRequired,
     LoginRequest,
     LoginResponse,
     MeRead,
     PasswordChange,
     PasswordReset,
 )
+from cityops.auth.signin import mfa
+from cityops.auth.signin.replies import now_of, refusal, session_reply
 from cityops.config import Settings
 from cityops.kit.errors import NotFound, ProblemError
 from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
@@ -52,37 +56,26 @@ def _cache(request: Request) -> PrincipalCache:
     return cache
 
 
-@auth_router.post("/login", response_model=LoginResponse, summary="Log in")
+@auth_router.post(
+    "/login",
+    response_model=LoginResponse | CodeRequired,
+    summary="Log in",
+    responses={401: {"description": "Wrong credentials"}, 429: {"description": "Locked"}},
+)
 async def login(
     body: LoginRequest, request: Request, response: Response, session: DbSession, ip: ClientIp
-) -> LoginResponse:
-    """Exchange username and password for a bearer token; the portal gets it as a cookie too."""
+) -> LoginResponse | CodeRequired:
+    """Exchange username and password for a bearer token, or for a challenge when a code is due."""
     settings: Settings = request.app.state.settings
-    result = await service.login(session, settings, body.username, body.password, ip)
-    if result.outcome is service.LoginOutcome.LOCKED:
-        raise ProblemError(
-            403, "account-locked", "Too many failed logins; try again later.", keep_changes=True
-        )
+    result = await service.login(
+        session, settings, body.username, body.password, ip, now_of(request)
+    )
+    if result.outcome is service.LoginOutcome.CODE_REQUIRED:
+        assert result.token is not None
+        return CodeRequired(challenge=result.token, expires_in=result.expires_in)
     if result.outcome is not service.LoginOutcome.OK:
-        raise ProblemError(
-            401, "invalid-credentials", "Wrong username or password.", keep_changes=True
-        )
-    assert result.token is not None and result.account is not None
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.token,
-        max_age=result.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    return LoginResponse(
-        access_token=result.token,
-        expires_in=result.expires_in,
-        must_change_password=result.account.must_change_password,
-        account=AccountRead.model_validate(result.account),
-    )
+        raise refusal(result, settings)
+    return session_reply(response, result, settings)
 
 
 @auth_router.post("/logout", status_code=204, summary="Log out")
@@ -225,9 +218,41 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Issue an API key to a system client; the secret is shown once."""
     token, secret = await account_service.create_api_key(
-        session, principal, account_id, body.name, ip
+        session, principal, account_id, body.name, ip, body.allowed_networks
     )
     return ApiKeyCreated(key=ApiKeyRead.model_validate(token), secret=secret)
+
+
+@accounts_router.put(
+    "/{account_id}/api-keys/{key_id}/networks",
+    response_model=ApiKeyRead,
+    summary="Set a key's allowed networks",
+)
+async def set_api_key_networks(
+    account_id: AccountId,
+    key_id: KeyId,
+    body: ApiKeyNetworks,
+    principal: Granter,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
+) -> ApiKeyRead:
+    """Replace the addresses or CIDR networks an API key may be used from (empty: anywhere)."""
+    token = await account_service.set_api_key_networks(
+        session, principal, account_id, key_id, body.allowed_networks, ip
+    )
+    _cache(request).forget_account(account_id)
+    return ApiKeyRead.model_validate(token)
+
+
+@accounts_router.delete("/{account_id}/totp", status_code=204, summary="Reset two factors")
+async def reset_totp(
+    account_id: AccountId, principal: Granter, request: Request, session: DbSession, ip: ClientIp
+) -> Response:
+    """Forget an account's TOTP and recovery codes (lost phone); it enrols again at next login."""
+    await mfa.reset_for(session, principal, account_id, ip)
+    _cache(request).forget_account(account_id)
+    return Response(status_code=204)
 
 
 @accounts_router.delete("/{account_id}/api-keys/{key_id}", status_code=204, summary="Revoke key")

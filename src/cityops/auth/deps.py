@@ -17,10 +17,15 @@ from cityops.auth.service import resolve_token, token_digest
 from cityops.config import Settings
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import Forbidden, ProblemError
-from cityops.kit.web import sessionmaker_of
+from cityops.kit.web import client_ip, sessionmaker_of
 
 SESSION_COOKIE = "cityops_session"
 _PASSWORD_ROUTES = frozenset({"/api/v1/auth/me", "/api/v1/auth/logout", "/api/v1/auth/password"})
+_ENROLMENT_ROUTES = _PASSWORD_ROUTES | {
+    "/api/v1/auth/totp",
+    "/api/v1/auth/totp/enrol",
+    "/api/v1/auth/totp/confirm",
+}
 
 
 class PrincipalCache:
@@ -134,7 +139,15 @@ async def principal_for(request: Request, token: str) -> Principal | None:
         async with unit_of_work(sessionmaker_of(request)) as session:
             return await resolve_token(session, settings, token)
 
-    return await cache.resolve(token_digest(token), load)
+    principal = await cache.resolve(token_digest(token), load)
+    # Checked on every request, not cached: the address is the request's, not the token's.
+    if principal is not None and not principal.may_call_from(client_ip(request)):
+        raise ProblemError(
+            403,
+            "address-not-allowed",
+            "This API key may not be used from your address.",
+        )
+    return principal
 
 
 async def current_principal(
@@ -153,6 +166,12 @@ async def current_principal(
             403,
             "password-change-required",
             "Change your password at POST /api/v1/auth/password first.",
+        )
+    if principal.must_enrol_totp and request.url.path not in _ENROLMENT_ROUTES:
+        raise ProblemError(
+            403,
+            "totp-enrolment-required",
+            "Your role signs in with two factors: enrol at POST /api/v1/auth/totp/enrol first.",
         )
     return principal
 

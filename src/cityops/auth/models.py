@@ -1,11 +1,20 @@
-"""Tables of accounts, tokens (sessions and API keys) and the audit log."""
+"""Tables of accounts, tokens (sessions, API keys), sign-in throttles, TOTP and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityops.kit.db import Base, UTCDateTime, utcnow
@@ -51,6 +60,55 @@ class AuthToken(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_ip: Mapped[str] = mapped_column(String(64), default="")
+    # API keys only: networks (CIDR) the key may be used from; empty means from anywhere.
+    allowed_networks: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins of one username from one address: the lock is per pair, not per account.
+
+    Keyed by the name as typed, whether or not such an account exists, so a locked account
+    and an unknown name answer alike; and one address cannot lock the owner out elsewhere.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("username", "client_ip"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client_ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountTotp(Base):
+    """An account's TOTP secret (RFC 6238), encrypted with the data key; one per account."""
+
+    __tablename__ = "account_totp"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(Text)  # DataCipher token, context "totp:<account id>"
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)  # refuses a replayed code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code, stored only as its SHA-256 (80 random bits each)."""
+
+    __tablename__ = "account_recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

@@ -8,14 +8,17 @@ module = Module(
     requires=("org",),
     routers=(
         "cityops.auth.api:auth_router",
+        "cityops.auth.signin.api:totp_router",
         "cityops.auth.api:accounts_router",
         "cityops.auth.api:audit_router",
     ),
     tables=("cityops.auth.models",),
+    migrations="cityops.auth.migrations",
     permissions=("account.read", "account.write", "account.grant", "audit.read"),
     commands=(Command("user", "cityops.auth.cli:app"),),
     nav=(
         NavEntry("审计日志（API）", "/api/v1/audit", order=90, permission="audit.read"),
         NavEntry("修改密码", "/password", order=99, active_prefix="/password"),
+        NavEntry("两步验证", "/totp", order=99, active_prefix="/totp"),
     ),
 )

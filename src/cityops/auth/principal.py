@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from cityops.auth.roles import Perm, permissions_of
@@ -22,6 +23,8 @@ class Principal:
     must_change_password: bool
     token_id: int
     token_kind: str
+    must_enrol_totp: bool = False  # a role that needs two factors, not yet enrolled
+    allowed_networks: tuple[str, ...] = ()  # an API key's allow-list (CIDR); empty: anywhere
 
     @property
     def permissions(self) -> frozenset[Perm]:
@@ -31,3 +34,15 @@ class Principal:
     def can(self, permission: Perm) -> bool:
         """Whether the role holds a permission."""
         return permission in self.permissions
+
+    def may_call_from(self, client_ip: str) -> bool:
+        """Whether a request from this address may use the token (an API key's allow-list)."""
+        if not self.allowed_networks:
+            return True
+        try:
+            address = ipaddress.ip_address(client_ip)
+        except ValueError:
+            return False  # no address, no admission
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in ipaddress.ip_network(net) for net in self.allowed_networks)

@@ -86,6 +86,20 @@ class AccountRepository:
             stmt = stmt.where(AuthToken.id != keep_id)
         await self.session.execute(stmt)
 
+    async def has_session_from(self, account_id: int, client_ip: str, since: datetime) -> bool:
+        """Whether the account opened a session from this address since a time (familiar)."""
+        found = await self.session.scalar(
+            select(AuthToken.id)
+            .where(
+                AuthToken.account_id == account_id,
+                AuthToken.kind == "session",
+                AuthToken.client_ip == client_ip,
+                AuthToken.created_at >= since,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def tokens_of(self, account_id: int, kind: str) -> Sequence[AuthToken]:
         """The tokens of one kind that an account holds."""
         stmt = select(AuthToken).where(AuthToken.account_id == account_id, AuthToken.kind == kind)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.roles import Role
 from cityops.kit.web import MAX_INT, NO_NUL
 
 USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"
+
+
+def _network(text: str) -> str:
+    """An address or CIDR network in its normal form (10.1.2.3 → 10.1.2.3/32)."""
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise ValueError("not an IP address or CIDR network") from None
+
+
+Network = Annotated[str, StringConstraints(max_length=64), AfterValidator(_network)]
+Networks = Annotated[list[Network], Field(max_length=32)]
 ORG_CODE = r"^[0-9]{6}[0-9A-Z]{0,18}$"
 
 
@@ -21,6 +34,53 @@ class LoginRequest(BaseModel):
 
     username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=256)
+
+
+class LoginCode(BaseModel):
+    """Step 2 of a two-factor login: the challenge of step 1 and a TOTP or recovery code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    challenge: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    code: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+
+
+class CodeRequired(BaseModel):
+    """The password was right; send a code with this challenge to /api/v1/auth/login/code."""
+
+    code_required: bool = True
+    challenge: str
+    expires_in: int
+
+
+class TotpStatus(BaseModel):
+    """Whether the caller signs in with two factors, and must."""
+
+    enrolled: bool
+    required: bool
+    recovery_codes_left: int
+
+
+class TotpEnrolment(BaseModel):
+    """A new secret, shown this once: as text, as an otpauth:// URI and as a QR code (SVG)."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class TotpCode(BaseModel):
+    """A code from the authenticator app (or, where said, a recovery code)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+
+
+class RecoveryCodes(BaseModel):
+    """One-time recovery codes, shown this once; each signs in once in place of a TOTP code."""
+
+    recovery_codes: list[str]
 
 
 class AccountRead(BaseModel):
@@ -126,6 +186,18 @@ class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=128, pattern=NO_NUL)
+    allowed_networks: Networks = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks the key may be used from; empty: anywhere.",
+    )
+
+
+class ApiKeyNetworks(BaseModel):
+    """Replace an API key's allow-list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allowed_networks: Networks
 
 
 class ApiKeyRead(BaseModel):
@@ -135,6 +207,7 @@ class ApiKeyRead(BaseModel):
 
     id: int
     name: str
+    allowed_networks: list[str]
     created_at: datetime
     last_seen_at: datetime | None
     revoked_at: datetime | None

@@ -1,11 +1,11 @@
-"""Authentication and account rules: login, tokens, lockout, passwords, accounts, API keys."""
+"""Authentication: the two login steps, tokens, per-address lockout, passwords, sessions."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from cityops.auth.passwords import (
 )
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
+from cityops.auth.signin import throttle, totp
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.kit.errors import ProblemError
@@ -29,6 +30,8 @@ from cityops.org.models import OrgUnit
 
 SESSION_PREFIX = "cos_"
 API_KEY_PREFIX = "cok_"
+CHALLENGE_PREFIX = "coc_"
+CHALLENGE_TTL = timedelta(minutes=5)
 TOKEN_TOUCH_SECONDS = 60  # write last_seen_at at most once a minute per token
 
 
@@ -43,71 +46,168 @@ def new_secret(prefix: str) -> str:
 
 
 class LoginOutcome(StrEnum):
-    """Why a login ended as it did."""
+    """Why a login step ended as it did."""
 
     OK = "ok"
     INVALID = "invalid"
     LOCKED = "locked"
+    CODE_REQUIRED = "code_required"  # the password was right; now the TOTP or recovery code
+    EXPIRED = "expired"  # step 2 with a challenge that is unknown, used, expired or elsewhere
 
 
 @dataclass(frozen=True, slots=True)
 class LoginResult:
-    """The result of a login attempt; a token only when it succeeded."""
+    """The result of a login step; a token only when it succeeded (or a challenge for step 2)."""
 
     outcome: LoginOutcome
     token: str | None = None
     account: Account | None = None
     expires_in: int = 0
+    attempts_left: int = 0  # INVALID: tries from this address before it is locked
+    locked_for: timedelta | None = None  # LOCKED, or INVALID that just locked the address
 
 
 async def login(
-    session: AsyncSession, settings: Settings, username: str, password: str, client_ip: str
+    session: AsyncSession,
+    settings: Settings,
+    username: str,
+    password: str,
+    client_ip: str,
+    now: datetime | None = None,
 ) -> LoginResult:
-    """Check credentials, apply lockout, open a session token, and audit either way."""
+    """Step 1: the password. Locks are per (name, address); every path runs the hash once."""
+    now = now or utcnow()
     repo = AccountRepository(session)
     account = await repo.by_username(username)
-    now = utcnow()
-    if account is not None and account.locked_until is not None and account.locked_until <= now:
-        account.locked_until = None  # the lock has run out: start counting afresh
-        account.failed_logins = 0
-    if account is not None and account.locked_until is not None:
-        await audit.record(
-            session,
-            action="auth.login",
-            result="failure",
-            actor_name=username,
-            actor_org=account.org_code,
-            client_ip=client_ip,
-            detail={"reason": "locked"},
-        )
-        return LoginResult(LoginOutcome.LOCKED)
+    locked = await throttle.locked_for(session, username, client_ip, now)
+    # The hash runs even when the address is locked or the name unknown: same work, same time.
     valid = await verify_password_async(account.password_hash if account else None, password)
+    org = account.org_code if account else settings.district_code
+    if locked is not None:
+        await _audit_login(session, username, org, client_ip, "failure", {"reason": "locked"})
+        return LoginResult(LoginOutcome.LOCKED, locked_for=locked)
     if account is None or not valid or not account.active:
         reason = "unknown user" if account is None else ("inactive" if valid else "bad password")
-        if account is not None and not valid:
-            account.failed_logins += 1
-            if account.failed_logins >= settings.login_max_failures:
-                account.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-                reason = "bad password; account locked"
-        await audit.record(
-            session,
-            action="auth.login",
-            result="failure",
-            actor_name=username,
-            actor_org=account.org_code if account else settings.district_code,
-            client_ip=client_ip,
-            detail={"reason": reason},
+        # The same query for an unknown name (id 0 has no sessions): the same work either way.
+        since = now - timedelta(days=settings.login_familiar_days)
+        familiar = await repo.has_session_from(account.id if account else 0, client_ip, since)
+        verdict = await throttle.fail(
+            session, settings, username, client_ip, now, familiar=familiar
         )
-        return LoginResult(LoginOutcome.INVALID)
+        if verdict.locked_for is not None:
+            reason += "; address locked"
+        await _audit_login(session, username, org, client_ip, "failure", {"reason": reason})
+        return LoginResult(
+            LoginOutcome.INVALID,
+            attempts_left=verdict.attempts_left,
+            locked_for=verdict.locked_for,
+        )
     assert account.password_hash is not None
     if needs_rehash(account.password_hash):
         account.password_hash = await hash_password_async(password)
+    if await totp.is_enrolled(session, account.id):
+        return await _challenge(session, settings, account, client_ip, now)
+    return await _open_session(session, settings, account, client_ip, now, {})
+
+
+async def login_code(
+    session: AsyncSession,
+    settings: Settings,
+    challenge: str,
+    code: str,
+    client_ip: str,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Step 2: the TOTP or a recovery code, against the challenge step 1 gave this address."""
+    now = now or utcnow()
+    repo = AccountRepository(session)
+    row = await repo.token_by_hash(token_digest(challenge)) if len(challenge) <= 200 else None
+    usable = (
+        row is not None
+        and row.kind == "challenge"
+        and row.revoked_at is None
+        and row.expires_at is not None
+        and row.expires_at > now
+        and row.client_ip == client_ip
+    )
+    account = await repo.get_unscoped(row.account_id) if row is not None and usable else None
+    if row is None or account is None or not account.active:
+        return LoginResult(LoginOutcome.EXPIRED)
+    locked = await throttle.locked_for(session, account.username, client_ip, now)
+    if locked is not None:
+        row.revoked_at = now
+        await _audit_login(
+            session, account.username, account.org_code, client_ip, "failure", {"reason": "locked"}
+        )
+        return LoginResult(LoginOutcome.LOCKED, locked_for=locked)
+    factor = await totp.second_factor(session, settings, account.id, code, now)
+    if factor is None:
+        verdict = await throttle.fail(
+            session, settings, account.username, client_ip, now, familiar=False
+        )
+        if verdict.locked_for is not None:
+            row.revoked_at = now  # the challenge dies with the lock: start again with the password
+        detail = {"reason": "bad code" + ("; address locked" if verdict.locked_for else "")}
+        await _audit_login(
+            session, account.username, account.org_code, client_ip, "failure", detail
+        )
+        return LoginResult(
+            LoginOutcome.INVALID,
+            attempts_left=verdict.attempts_left,
+            locked_for=verdict.locked_for,
+        )
+    row.revoked_at = now  # a challenge opens one session only
+    return await _open_session(session, settings, account, client_ip, now, {"factor": factor})
+
+
+async def _challenge(
+    session: AsyncSession, settings: Settings, account: Account, client_ip: str, now: datetime
+) -> LoginResult:
+    """The short-lived proof that step 1 passed, bound to the address it passed from."""
+    secret = new_secret(CHALLENGE_PREFIX)
+    await AccountRepository(session).add_token(
+        AuthToken(
+            token_hash=token_digest(secret),
+            kind="challenge",
+            account_id=account.id,
+            expires_at=now + CHALLENGE_TTL,
+            client_ip=client_ip,
+        )
+    )
+    # Not yet a login: `auth.login` success means a session was opened.
+    await audit.record(
+        session,
+        action="auth.login_password",
+        result="success",
+        actor_name=account.username,
+        actor_org=account.org_code,
+        client_ip=client_ip,
+        detail={"next": "code"},
+    )
+    return LoginResult(
+        LoginOutcome.CODE_REQUIRED,
+        token=secret,
+        account=account,
+        expires_in=int(CHALLENGE_TTL.total_seconds()),
+    )
+
+
+async def _open_session(
+    session: AsyncSession,
+    settings: Settings,
+    account: Account,
+    client_ip: str,
+    now: datetime,
+    detail: dict[str, str],
+) -> LoginResult:
+    """A complete sign-in: a session token, the address's failures forgotten, audited."""
+    await throttle.clear(session, account.username, client_ip)
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
     ttl = timedelta(minutes=settings.session_ttl_minutes)
     token = new_secret(SESSION_PREFIX)
-    await repo.add_token(
+    await AccountRepository(session).add_token(
         AuthToken(
             token_hash=token_digest(token),
             kind="session",
@@ -115,17 +215,30 @@ async def login(
             expires_at=now + ttl,
             last_seen_at=now,
             client_ip=client_ip,
+            created_at=now,
         )
     )
+    await _audit_login(session, account.username, account.org_code, client_ip, "success", detail)
+    return LoginResult(LoginOutcome.OK, token, account, int(ttl.total_seconds()))
+
+
+async def _audit_login(
+    session: AsyncSession,
+    username: str,
+    org: str,
+    client_ip: str,
+    result: str,
+    detail: dict[str, str],
+) -> None:
     await audit.record(
         session,
         action="auth.login",
-        result="success",
+        result=result,
         actor_name=username,
-        actor_org=account.org_code,
+        actor_org=org,
         client_ip=client_ip,
+        detail=detail or None,
     )
-    return LoginResult(LoginOutcome.OK, token, account, int(ttl.total_seconds()))
 
 
 async def resolve_token(session: AsyncSession, settings: Settings, token: str) -> Principal | None:
@@ -133,8 +246,8 @@ async def resolve_token(session: AsyncSession, settings: Settings, token: str) -
     repo = AccountRepository(session)
     row = await repo.token_by_hash(token_digest(token))
     now = utcnow()
-    if row is None or row.revoked_at is not None:
-        return None
+    if row is None or row.revoked_at is not None or row.kind not in ("session", "api_key"):
+        return None  # a sign-in challenge is no credential
     if row.expires_at is not None and row.expires_at <= now:
         return None
     idle = timedelta(minutes=settings.session_idle_minutes)
@@ -157,6 +270,10 @@ async def resolve_token(session: AsyncSession, settings: Settings, token: str) -
         must_change_password=account.must_change_password and row.kind == "session",
         token_id=row.id,
         token_kind=row.kind,
+        must_enrol_totp=row.kind == "session"
+        and account.role in settings.totp_required_roles
+        and not await totp.is_enrolled(session, account.id),
+        allowed_networks=tuple(row.allowed_networks or ()) if row.kind == "api_key" else (),
     )
 
 

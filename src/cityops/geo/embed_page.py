@@ -149,7 +149,9 @@ async def embed(
     principal = await (principal_for(request, token) if token else optional_principal(request))
     if principal is None:
         return _error(401, ERRORS[401], origins)
-    if principal.must_change_password or not principal.can(Perm.ORG_READ):
+    if principal.must_change_password or principal.must_enrol_totp:
+        return _error(403, ERRORS[403], origins)  # the session may only finish signing in
+    if not principal.can(Perm.ORG_READ):
         return _error(403, ERRORS[403], origins)
     try:
         chosen, drawings = _layers(layers, principal)

@@ -24,7 +24,23 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "body-too-large": ("Request body is too large", "The body exceeds the configured limit."),
     "unauthenticated": ("Authentication required", "Log in or send a valid bearer token."),
     "invalid-credentials": ("Wrong username or password", "The login was refused."),
-    "account-locked": ("Account is locked", "Too many failed logins; wait or ask an admin."),
+    "login-locked": (
+        "Sign-ins from your address are locked",
+        "Too many failed sign-ins of this name from your address; wait (Retry-After).",
+    ),
+    "challenge-expired": (
+        "Sign-in has expired",
+        "The challenge of the password step is unknown, used or expired; start again.",
+    ),
+    "invalid-code": ("Wrong code", "The TOTP or recovery code is wrong, expired or used."),
+    "totp-enrolment-required": (
+        "Two-factor enrolment required",
+        "Your role signs in with a TOTP code; enrol before anything else.",
+    ),
+    "address-not-allowed": (
+        "Address not allowed",
+        "This API key may not be used from the caller's address.",
+    ),
     "password-change-required": (
         "Password must be changed",
         "The account's password must be changed before anything else.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -11,6 +12,8 @@ from starlette.responses import Response
 from cityops.auth import service
 from cityops.auth.passwords import MIN_LENGTH
 from cityops.auth.principal import Principal
+from cityops.auth.signin.replies import now_of
+from cityops.config import Settings
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import client_ip, sessionmaker_of
@@ -69,13 +72,64 @@ async def login_form(
 
 
 def _login_page(
-    request: Request, page: Frame, status: int, error: str | None, username: str, target: str
+    request: Request,
+    page: Frame,
+    status: int,
+    error: str | None,
+    username: str,
+    target: str,
+    challenge: str = "",
+    retry_after: int | None = None,
 ) -> Response:
-    """The login form with its CSRF token, the token's cookie set (or renewed) alongside."""
+    """The login form (or its code step) with its CSRF token, the token's cookie alongside."""
     token = LOGIN_TOKEN.token(request)
-    context = {"error": error, "username": username, "next": target, "csrf": token}
+    context = {
+        "error": error,
+        "username": username,
+        "next": target,
+        "csrf": token,
+        "challenge": challenge,
+    }
     response = render("login.html", page, context, status=status)
     LOGIN_TOKEN.keep(response, settings_of(request), token)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def refusal_text(
+    result: service.LoginResult, lockout_minutes: int, wrong: str = "用户名或密码错误。"
+) -> tuple[int, str]:
+    """The status and the Chinese message of a refused step: a warning before the last try."""
+    if result.outcome is service.LoginOutcome.LOCKED:
+        seconds = int(result.locked_for.total_seconds()) if result.locked_for else 0
+        minutes = max(1, math.ceil(seconds / 60))
+        return 429, (
+            f"登录失败次数过多，本地址的登录已被锁定，请 {minutes} 分钟后再试，"
+            "或联系安全管理员解锁。"
+        )
+    if result.locked_for is not None:
+        return 401, (
+            f"{wrong}本地址的登录已被锁定 {lockout_minutes} 分钟，请稍后再试或联系安全管理员解锁。"
+        )
+    if result.attempts_left == 1:
+        return 401, (f"{wrong}再错 1 次，本地址的登录将被锁定 {lockout_minutes} 分钟。")
+    return 401, wrong
+
+
+def _signed_in(
+    result: service.LoginResult, settings: Settings, target: str, *, with_code: bool
+) -> Response:
+    """Set the session cookie and go on (to the password change or the enrolment first)."""
+    assert result.token is not None and result.account is not None
+    account = result.account
+    where = target
+    if account.role in settings.totp_required_roles and not with_code:
+        where = "/totp"  # signed in with the password alone: a role that needs two enrols now
+    if account.must_change_password:
+        where = "/password"
+    response = RedirectResponse(where, status_code=303)
+    set_session_cookie(response, settings, result.token, result.expires_in)
     return response
 
 
@@ -87,7 +141,7 @@ async def login_submit(
     password: Annotated[str, Form()] = "",
     next_path: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
-    """Check the credentials, set the session cookie and go on; failures stay recorded."""
+    """Check the credentials, then ask for the code or set the session cookie and go on."""
     settings = settings_of(request)
     target = safe_next(next_path)
     username = username.strip()
@@ -106,16 +160,62 @@ async def login_submit(
         return refuse(401, "用户名或密码错误。")
     # The unit of work commits on a refused login too: the audit row and lockout count persist.
     async with unit_of_work(sessionmaker_of(request)) as session:
-        result = await service.login(session, settings, username, password, client_ip(request))
-    if result.outcome is service.LoginOutcome.LOCKED:
-        return refuse(403, "账号已锁定：连续登录失败次数过多，请稍后再试或联系管理员解锁。")
+        result = await service.login(
+            session, settings, username, password, client_ip(request), now_of(request)
+        )
+    if result.outcome is service.LoginOutcome.CODE_REQUIRED:
+        assert result.token is not None
+        return _login_page(request, page, 200, None, username, target, result.token)
     if result.outcome is not service.LoginOutcome.OK:
-        return refuse(401, "用户名或密码错误。")
-    assert result.token is not None and result.account is not None
-    where = "/password" if result.account.must_change_password else target
-    response = RedirectResponse(where, status_code=303)
-    set_session_cookie(response, settings, result.token, result.expires_in)
-    return response
+        return _refused(request, page, result, settings, username[:MAX_USERNAME], target)
+    return _signed_in(result, settings, target, with_code=False)
+
+
+def _refused(
+    request: Request,
+    page: Frame,
+    result: service.LoginResult,
+    settings: Settings,
+    username: str,
+    target: str,
+    challenge: str = "",
+) -> Response:
+    wrong = "验证码错误。" if challenge else "用户名或密码错误。"
+    status, text = refusal_text(result, settings.login_lockout_minutes, wrong)
+    if result.locked_for is None:
+        return _login_page(request, page, status, text, username, target, challenge)
+    # A lock ends the sign-in: the form goes back to the password step.
+    seconds = math.ceil(result.locked_for.total_seconds())
+    return _login_page(request, page, status, text, username, target, "", seconds)
+
+
+@router.post("/login/code")
+async def login_code_submit(
+    request: Request,
+    csrf: Csrf = "",
+    username: Annotated[str, Form()] = "",
+    challenge: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    next_path: Annotated[str, Form(alias="next")] = "",
+) -> Response:
+    """Step 2: the authenticator's code (or a recovery code) for the challenge of step 1."""
+    settings = settings_of(request)
+    target = safe_next(next_path)
+    username = username.strip()[:MAX_USERNAME]
+    page = frame(request, await tree_of(request))
+    if not LOGIN_TOKEN.valid(request, csrf):
+        return _login_page(request, page, 403, EXPIRED, "", target)
+    if not challenge or not code or len(challenge) > 200 or len(code) > 64:
+        return _login_page(request, page, 400, "请输入验证码。", username, target, challenge)
+    async with unit_of_work(sessionmaker_of(request)) as session:
+        result = await service.login_code(
+            session, settings, challenge, code, client_ip(request), now_of(request)
+        )
+    if result.outcome is service.LoginOutcome.EXPIRED:
+        return _login_page(request, page, 401, "登录已超时，请重新输入密码。", username, target)
+    if result.outcome is not service.LoginOutcome.OK:
+        return _refused(request, page, result, settings, username, target, challenge)
+    return _signed_in(result, settings, target, with_code=True)
 
 
 @router.post("/logout")

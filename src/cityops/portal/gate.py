@@ -40,4 +40,6 @@ async def gate(request: Request) -> Principal | Response:
         return to_login(request)
     if principal.must_change_password:
         return RedirectResponse("/password", status_code=303)
+    if principal.must_enrol_totp:
+        return RedirectResponse("/totp", status_code=303)
     return principal

@@ -21,6 +21,7 @@ from cityops.portal import (
     overview_pages,
     photos,
     report,
+    totp_pages,
     townpage_edit,
     townpage_pages,
     townpage_view,
@@ -120,6 +121,7 @@ async def org_unit(request: Request, code: str) -> Response:
 def mount_portal(app: FastAPI) -> None:
     """Add the portal's routes, its static files at /static and HTML error pages."""
     app.include_router(auth_pages.router)
+    app.include_router(totp_pages.router)
     app.include_router(router)
     app.include_router(overview_pages.router)
     app.include_router(bus_page.router)  # the platform operator's view of the event bus

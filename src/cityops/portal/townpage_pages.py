@@ -140,6 +140,8 @@ async def town_page(request: Request, code: str, token: Token = None) -> Respons
         return await refused(request, exc, token)
     if viewer.principal.must_change_password:
         return RedirectResponse("/password", status_code=303)
+    if viewer.principal.must_enrol_totp:
+        return RedirectResponse("/totp", status_code=303)
     page = await load_page(request, viewer)
     return await render_view(request, viewer, page, page.widgets, "page")
 

@@ -21,6 +21,8 @@ from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import hash_password_async
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
+from cityops.auth.signin.mfa import enrol_for_tool
+from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.org.models import OrgLevel, OrgUnit
 from cityops.simulate.scenarios import Place
@@ -53,6 +55,7 @@ class Login:
 
     username: str
     password: str
+    totp_secret: str = ""  # the duty officer signs in with two factors, as its role must
 
 
 @dataclass(slots=True)
@@ -156,8 +159,20 @@ async def _person(session: AsyncSession, username: str, role: Role, org: str, na
     return Login(username, password)
 
 
+async def _with_code(session: AsyncSession, settings: Settings, person: Login) -> Login:
+    """The person's login with a TOTP secret enrolled for the simulator."""
+    account = await AccountRepository(session).by_username(person.username)
+    assert account is not None
+    secret = await enrol_for_tool(session, settings, account.id, person.username, TOOL)
+    return Login(person.username, person.password, secret)
+
+
 async def prepare_accounts(
-    session: AsyncSession, district: str, rng: random.Random, workers: int = 8
+    session: AsyncSession,
+    district: str,
+    rng: random.Random,
+    workers: int = 8,
+    settings: Settings | None = None,
 ) -> SimAccounts:
     """Open (or refresh) the simulator's accounts and load the places it reports from."""
     keys = {
@@ -166,6 +181,9 @@ async def prepare_accounts(
     }
     officer = await _person(session, OFFICER[0], Role.DISTRICT_OFFICER, district, OFFICER[1])
     checker = await _person(session, CHECKER[0], Role.DISTRICT_OFFICER, district, CHECKER[1])
+    if settings is not None:  # district officers sign in with a second factor
+        officer = await _with_code(session, settings, officer)
+        checker = await _with_code(session, settings, checker)
     places = await load_places(session, district)
     focus = places_in_scopes(places, await people_scopes(session, district))
     chosen = rng.sample(places, min(workers, len(places)))

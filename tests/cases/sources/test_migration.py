@@ -57,5 +57,5 @@ def test_migration_0008_goes_up_down_and_up(empty_database: str) -> None:
     downgrade(empty_database, "0006")
     columns, indexes = _shape(empty_database)
     assert not columns & ADDED and "ix_case_record_component_id" not in indexes
-    upgrade(empty_database, "head")
+    upgrade(empty_database, "heads")
     assert _shape(empty_database)[0] >= ADDED
