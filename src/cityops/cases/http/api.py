@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
@@ -38,7 +37,7 @@ from cityops.cases.intake.opening import Source
 from cityops.cases.models import CaseRecord
 from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, ProblemError
-from cityops.kit.web import MAX_INT, ClientIp, DbSession
+from cityops.kit.web import MAX_INT, ClientIp, DbSession, Instant
 from cityops.kit.workcal import CalendarError
 from cityops.media.service import MediaService
 from cityops.org.schemas import CODE_PATTERN
@@ -104,8 +103,8 @@ async def list_cases(
     unit: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
     overdue: bool | None = None,
     supervised: bool | None = None,
-    created_since: datetime | None = None,
-    created_until: datetime | None = None,
+    created_since: Instant | None = None,
+    created_until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> CasePage:
