@@ -51,9 +51,10 @@ class CaseCreate(BaseModel):
     source_key: str | None = Field(
         default=None,
         min_length=1,
-        max_length=128,
+        max_length=100,
         pattern=NO_NUL,
-        description="The source's own id; a repeat returns the existing case (200)",
+        description="Your own id of the report; a repeat returns the existing case (200). "
+        "It is kept as `<your account id>:<source_key>`, apart from every other caller's",
     )
     category: str = Field(
         pattern=CATEGORY, description='"component:0101", "event:0102", "hotline:03" or a name'
