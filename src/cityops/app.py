@@ -20,7 +20,7 @@ from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import InProcessBus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
-from cityops.kit.security import CrossSiteGuard, SecurityHeaders
+from cityops.kit.security import STATIC_CSP, CrossSiteGuard, SecurityHeaders
 from cityops.modules import (
     body_limits,
     include_routers,
@@ -104,7 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outermost last: every answer (a 413 or a refused cross-site write too) gets the headers.
     app.add_middleware(CrossSiteGuard, cookie=SESSION_COOKIE)
-    app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
+    app.add_middleware(
+        SecurityHeaders,
+        cookie_secure=settings.cookie_secure,
+        prefixes={"/static/": (STATIC_CSP, "SAMEORIGIN")},
+    )
     include_routers(app, modules)
     _add_operational_routes(app)
     app.openapi = openapi_of(app)  # type: ignore[method-assign]  # the Authorize schemes

@@ -11,7 +11,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from cityops.app import create_app
 from cityops.auth.deps import SESSION_COOKIE
-from cityops.kit.security import STRICT_CSP
+from cityops.kit.security import STATIC_CSP, STRICT_CSP
 from tests.auth.conftest import new_account
 from tests.conftest import PASSWORD, Backend
 
@@ -114,3 +114,15 @@ def test_cookie_is_secure_behind_https(
     assert reply.headers["strict-transport-security"].startswith("max-age=")
     direct = TestClient(client.app, base_url="https://testserver")  # no second lifespan
     assert _secure(_cookie_of(direct, person.username))
+
+
+def test_static_files_get_a_same_origin_policy(client: TestClient) -> None:
+    page = client.get("/static/map-embed-example.html")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == STATIC_CSP
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.S)
+    assert scripts and all("src=" in attrs and not body.strip() for attrs, body in scripts)
+    assert "<style" not in page.text
+    icon = client.get("/static/favicon.svg")
+    assert icon.headers["x-content-type-options"] == "nosniff"

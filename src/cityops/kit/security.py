@@ -9,7 +9,7 @@ the browser says it came from this origin.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +31,12 @@ PROBLEM_TYPES.setdefault(
 STRICT_CSP = (
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; "
     "object-src 'none'"
+)
+#: Bundled files under /static/: a script there may be a map worker, whose own requests (tiles,
+#: styles) this policy governs, and the map example page frames the map; all from this origin.
+STATIC_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'; object-src 'none'"
 )
 HSTS = "max-age=31536000"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -56,9 +62,15 @@ def _secure_cookie(value: bytes) -> bytes:
 
 
 def with_security_headers(
-    headers: Iterable[tuple[bytes, bytes]], https: bool, secure_cookies: bool
+    headers: Iterable[tuple[bytes, bytes]],
+    https: bool,
+    secure_cookies: bool,
+    policy: tuple[bytes, bytes] = (STRICT_CSP.encode(), b"DENY"),
 ) -> list[tuple[bytes, bytes]]:
-    """The response's headers plus every default it lacks; cookies made Secure when asked."""
+    """The response's headers plus every default it lacks; cookies made Secure when asked.
+
+    `policy` is the (CSP, X-Frame-Options) pair for a response that sets no CSP itself.
+    """
     out = [
         (name, _secure_cookie(value) if secure_cookies and name.lower() == b"set-cookie" else value)
         for name, value in headers
@@ -66,9 +78,9 @@ def with_security_headers(
     present = {name.lower() for name, _ in out}
     out.extend(h for h in _defaults(https) if h[0] not in present)
     if b"content-security-policy" not in present:
-        out.append((b"content-security-policy", STRICT_CSP.encode()))
+        out.append((b"content-security-policy", policy[0]))
         if b"x-frame-options" not in present:
-            out.append((b"x-frame-options", b"DENY"))
+            out.append((b"x-frame-options", policy[1]))
     return out
 
 
@@ -81,9 +93,17 @@ class SecurityHeaders:
     (`scope["scheme"]`, which uvicorn sets from X-Forwarded-Proto of a trusted proxy only).
     """
 
-    def __init__(self, app: ASGIApp, cookie_secure: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        cookie_secure: bool = False,
+        prefixes: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
         self.app = app
         self.cookie_secure = cookie_secure
+        # path prefix → (CSP, X-Frame-Options) for answers under it that set no CSP themselves
+        self.prefixes = [(p, (c.encode(), x.encode())) for p, (c, x) in (prefixes or {}).items()]
+        self.strict = (STRICT_CSP.encode(), b"DENY")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,11 +111,13 @@ class SecurityHeaders:
             return
         https = scope.get("scheme") == "https"
         secure = self.cookie_secure or https
+        path: str = scope.get("path", "")
+        policy = next((p for prefix, p in self.prefixes if path.startswith(prefix)), self.strict)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = with_security_headers(
-                    message.get("headers", []), https, secure
+                    message.get("headers", []), https, secure, policy
                 )
             await send(message)
 
