@@ -167,6 +167,8 @@ def fuzzed(
 def _send(fuzzed: Fuzzed, case: Any, headers: dict[str, str], outcome: Outcome) -> None:
     kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
     kwargs.pop("cookies", None)  # the roles authenticate by header; no cookie jar between cases
+    if isinstance(kwargs.get("data"), bytes | str):
+        kwargs["content"] = kwargs.pop("data")  # raw bytes: httpx's name for them
     try:
         reply = fuzzed.client.request(**kwargs)
     except (httpx.LocalProtocolError, ValueError, UnicodeEncodeError):
