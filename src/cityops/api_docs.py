@@ -60,7 +60,7 @@ def docs_page(title: str) -> HTMLResponse:
 <link rel="icon" href="{_VENDOR}/favicon-32x32.png">
 </head>
 <body>
-<div id="swagger-ui"></div>
+<div id="swagger-ui" data-openapi="/openapi.json"></div>
 <script src="{_VENDOR}/swagger-ui-bundle.js"></script>
 <script src="/static/docs/swagger-init.js"></script>
 </body>

@@ -2,7 +2,7 @@
 // inline scripts altogether (script-src 'self').
 window.addEventListener("DOMContentLoaded", () => {
   window.ui = SwaggerUIBundle({
-    url: "/openapi.json",
+    url: document.getElementById("swagger-ui").dataset.openapi,
     dom_id: "#swagger-ui",
     layout: "BaseLayout",
     deepLinking: true,
