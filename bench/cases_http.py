@@ -140,7 +140,7 @@ def write_reports(path: Path, reports: list[Report]) -> None:
 async def _received(url: str, prefix: str) -> list[int]:
     async def read(session: Any) -> list[int]:
         stmt = select(CaseRecord.id).where(
-            CaseRecord.source_key.like(f"{prefix}-%"), CaseRecord.status == "received"
+            CaseRecord.source_key.like(f"%:{prefix}-%"), CaseRecord.status == "received"
         )
         return list((await session.scalars(stmt.order_by(CaseRecord.id))).all())
 
@@ -150,7 +150,7 @@ async def _received(url: str, prefix: str) -> list[int]:
 
 async def _counts(url: str, prefix: str) -> dict[str, int]:
     async def read(session: Any) -> dict[str, int]:
-        mine = CaseRecord.source_key.like(f"{prefix}-%")
+        mine = CaseRecord.source_key.like(f"%:{prefix}-%")
         cases = await session.scalar(select(func.count()).where(mine))
         events = await session.scalar(
             select(func.count())

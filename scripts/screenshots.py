@@ -123,21 +123,22 @@ def shoot(
     print(f"wrote {out.relative_to(REPO)}")
 
 
-#: Demo cases for the overview screenshots: (community or unit code, source, category).
+#: Demo cases for the overview screenshots: (community or unit code, source, category). The duty
+#: officer may claim only the grid and mobile channels (docs/security.md, finding 2).
 DEMO_CASES = [
-    ("310117102001", "hotline_12345", "component:0101"),
+    ("310117102001", "mobile", "component:0101"),
     ("310117102003", "grid", "component:0101"),
     ("310117102005", "mobile", "component:0101"),
     ("310117102010", "grid", "component:0101"),
-    ("310117102", "hotline_12345", "component:0101"),
+    ("310117102", "mobile", "component:0101"),
     ("310117103001", "grid", "component:0101"),
-    ("310117103004", "hotline_12345", "component:0101"),
+    ("310117103004", "mobile", "component:0101"),
     ("310117001001", "mobile", "component:0101"),
     ("310117001003", "grid", "component:0101"),
-    ("310117004002", "hotline_12345", "component:0101"),
+    ("310117004002", "mobile", "component:0101"),
     ("310117107001", "grid", "component:0101"),
-    ("310117107002", "town_system", "component:0101"),
-    ("310117105001", "hotline_12345", "component:0101"),
+    ("310117107002", "grid", "component:0101"),
+    ("310117105001", "mobile", "component:0101"),
     ("310117104001", "grid", "component:0101"),
 ]
 

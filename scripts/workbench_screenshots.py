@@ -39,7 +39,7 @@ from shapely.geometry import shape
 COMMUNITY = "310117102001"
 CASES = [
     ("grid", "event:0102", "小区北门外绿化带旁有垃圾堆放，约两立方米"),
-    ("hotline_12345", "component:0101", "市民来电：路口上水井盖松动，车辆经过有响声"),
+    ("mobile", "component:0101", "市民随手拍：路口上水井盖松动，车辆经过有响声"),
     ("mobile", "event:0514", "沿街商铺店外经营，占用人行道"),
     ("grid", "event:0607", "楼道内电动自行车违规充电"),
 ]

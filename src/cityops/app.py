@@ -9,17 +9,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from cityops import __version__
-from cityops.auth.deps import PrincipalCache
+from cityops.api_docs import docs_page, openapi_of
+from cityops.auth.deps import SESSION_COOKIE, PrincipalCache
 from cityops.config import Settings, get_settings
 from cityops.geo.service import DivisionIndexCache
 from cityops.kit.bus import create_bus
 from cityops.kit.db import create_engine, create_sessionmaker
 from cityops.kit.errors import PROBLEM_TYPES, BodySizeLimit, NotFound, install_problem_handlers
+from cityops.kit.security import STATIC_CSP, CrossSiteGuard, SecurityHeaders
 from cityops.modules import (
     body_limits,
     include_routers,
@@ -103,8 +104,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, overrides=body_limits(settings, modules)
     )
+    # Outermost last: every answer (a 413 or a refused cross-site write too) gets the headers.
+    app.add_middleware(CrossSiteGuard, cookie=SESSION_COOKIE)
+    app.add_middleware(
+        SecurityHeaders,
+        cookie_secure=settings.cookie_secure,
+        prefixes={"/static/": (STATIC_CSP, "SAMEORIGIN")},
+    )
     include_routers(app, modules)
     _add_operational_routes(app)
+    app.openapi = openapi_of(app)  # type: ignore[method-assign]  # the Authorize schemes
     set_up(app, modules)  # e.g. the portal's pages and static files, local grids
     return app
 
@@ -139,13 +148,7 @@ def _add_operational_routes(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         """Interactive API reference, from the Swagger UI files bundled at build time."""
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="cityops API",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
-        )
+        return docs_page("cityops API")
 
     @app.get("/problems/{slug}", tags=["ops"], summary="Problem type", include_in_schema=False)
     async def problem_doc(slug: str) -> PlainTextResponse:

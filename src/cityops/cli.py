@@ -122,6 +122,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        forwarded_allow_ips=get_settings().trusted_proxies,  # who may say "this was HTTPS"
         log_level="info",
     )
 

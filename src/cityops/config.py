@@ -106,7 +106,17 @@ class Settings(BaseSettings):
         description='Modules to leave out, by manifest name (e.g. ["simulate"]); a module '
         "that another enabled one requires cannot be switched off.",
     )
-    cookie_secure: bool = Field(default=False, description="Set Secure on the session cookie.")
+    cookie_secure: bool = Field(
+        default=False,
+        description="Set Secure on every cookie even over plain HTTP; over HTTPS (directly or "
+        "through a trusted proxy's X-Forwarded-Proto) cookies are Secure anyway.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        max_length=2000,
+        description="Comma-separated addresses (or *) of reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto `cityops serve` believes; nobody else can claim HTTPS.",
+    )
     synthetic_grids_per_community: tuple[int, int] = (3, 7)
     map_frame_ancestors: list[str] = Field(
         default_factory=list,

@@ -21,7 +21,7 @@ def sheshan_case(api: Api, places: Places, clock: FakeClock) -> int:
         "t_sheshan",
         places[SHESHAN],
         source_key=f"SS-{uuid.uuid4().hex[:10]}",
-        source="town_system",
+        source="grid",
         reporter={"name": "李四", "phone": "13900001111"},
     )
     api.ok("t_sheshan", cid, "register")
@@ -82,7 +82,7 @@ def test_sijing_cannot_open_cases_in_sheshan(api: Api, places: Places, backend: 
     before = counts(backend)
     reply = api.create(
         "t_sijing",
-        source="town_system",
+        source="grid",
         category="component:0101",
         text="越界上报",
         location={"lon": places[SHESHAN][0], "lat": places[SHESHAN][1]},

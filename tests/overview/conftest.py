@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import Login
+from tests.cases.sources.conftest import make_system
+from tests.conftest import Backend, Login
 
 OVERVIEW = "/api/v1/overview"
 #: A community of 泗泾镇 and one of 佘山镇.
@@ -28,10 +30,20 @@ def overview(
     return body, reply
 
 
+@pytest.fixture(scope="session")
+def hotline(client: TestClient, backend: Backend, login: Login) -> dict[str, str]:
+    """The bearer header of a 12345 system client: only a system may claim source 12345."""
+    return make_system(client, backend, login, "310117", "ov_hotline").headers
+
+
 def open_case(
-    client: TestClient, login: Login, org_code: str, source: str = "hotline_12345"
+    client: TestClient,
+    login: Login,
+    org_code: str,
+    source: str = "grid",
+    headers: dict[str, str] | None = None,
 ) -> int:
-    """Open a 12345 case placed by its community code (no point), as the district officer."""
+    """Open a case placed by its community code (no point), as the district officer by default."""
     reply = client.post(
         "/api/v1/cases",
         json={
@@ -41,7 +53,7 @@ def open_case(
             "text": "总览测试：井盖缺失",
             "org_code": org_code,
         },
-        headers=login.headers("t_duty"),
+        headers=headers or login.headers("t_duty"),
     )
     assert reply.status_code == 201, reply.text
     case_id: int = reply.json()["id"]

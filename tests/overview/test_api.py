@@ -164,14 +164,16 @@ def test_roles_without_case_read_see_no_case_figures(client: TestClient, login: 
     assert "cases" not in body["parts"]["map"]["data"]["layers"]
 
 
-def test_a_new_case_shows_at_once_in_its_areas_only(client: TestClient, login: Login) -> None:
+def test_a_new_case_shows_at_once_in_its_areas_only(
+    client: TestClient, login: Login, hotline: dict[str, str]
+) -> None:
     district, _ = overview(client, login, "t_duty", "310117")
     town, _ = overview(client, login, "t_sijing", "310117102")
     sheshan, _ = overview(client, login, "t_duty", "310117103")
     _, again = overview(client, login, "t_duty", "310117")
     assert again.headers["x-overview-cache"] == "hit"
 
-    open_case(client, login, SIJING_COMMUNITY)
+    open_case(client, login, SIJING_COMMUNITY, "hotline_12345", hotline)
 
     after, reply = overview(client, login, "t_duty", "310117")
     # The case event dropped the district's live parts; its static parts stayed cached.

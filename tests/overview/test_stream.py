@@ -100,9 +100,9 @@ def next_change(stream: Iterator[tuple[str, dict[str, Any]]], reason: str) -> di
 
 
 def open_case(served: Served, headers: dict[str, str], org_code: str) -> int:
-    """Open a 12345 case through the server's API."""
+    """Open a grid case through the server's API (a duty officer may not claim 12345)."""
     body = {
-        "source": "hotline_12345",
+        "source": "grid",
         "source_key": f"stream-{uuid.uuid4().hex}",
         "category": "component:0101",
         "text": "实时推送测试",

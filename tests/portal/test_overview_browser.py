@@ -85,9 +85,9 @@ def api_token(base: str, username: str) -> str:
 
 
 def open_case(base: str, token: str, org_code: str) -> int:
-    """Open a 12345 case placed by its community, through the API."""
+    """Open a grid case placed by its community, through the API."""
     body = {
-        "source": "hotline_12345",
+        "source": "grid",
         "source_key": f"browser-{uuid.uuid4().hex}",
         "category": "component:0101",
         "text": "大屏测试：井盖缺失",

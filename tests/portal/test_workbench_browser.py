@@ -68,7 +68,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real server with three cases opened by the duty officer: two grid, one 12345."""
+    """A real server with three cases opened by the duty officer: two grid, one mobile."""
     workdir = tmp_path_factory.mktemp("workbench-browser")
     with running_cityops(workdir, ACCOUNTS, PASSWORD) as base:
         point = _point(workdir)
@@ -78,7 +78,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         for source, text in (
             ("grid", "巡查发现垃圾"),
             ("grid", "巡查发现占道"),
-            ("hotline_12345", "市民来电"),
+            ("mobile", "市民随手拍"),  # a duty officer may not claim 12345
         ):
             location = {"lon": point[0], "lat": point[1]}
             body = {"source": source, "category": "event:0102", "text": text, "location": location}

@@ -32,7 +32,9 @@ from cityops.org.tree import OrgTreeCache
 
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 Reader = Annotated[Principal, Depends(require(Perm.ORG_READ))]
-FiniteQuery = Annotated[float, Query(allow_inf_nan=False)]
+FiniteQuery = Annotated[
+    float, Query(allow_inf_nan=False, ge=-crs_module.COORD_LIMIT, le=crs_module.COORD_LIMIT)
+]
 
 
 def _crs_problem(exc: crs_module.CRSError, where: list[str]) -> ProblemError:

@@ -106,6 +106,16 @@ _KLAT = 180.0 / (math.pi * _A * (1.0 - _EE))
 _KLON = 180.0 / (math.pi * _A)
 
 
+#: No coordinate on Earth exceeds this in any supported CRS (projected metres stay below 4e7);
+#: the BD-09 formulas overflow on larger finite numbers, so inputs beyond it are refused.
+COORD_LIMIT = 1e8
+
+
+def within_limit(*values: float) -> bool:
+    """Whether every value is finite and within ±COORD_LIMIT."""
+    return all(math.isfinite(v) and abs(v) <= COORD_LIMIT for v in values)
+
+
 class CRSError(ValueError):
     """A coordinate reference system cannot be used; the message says why."""
 
@@ -477,6 +487,8 @@ def _gcj_to_bd(lon: float, lat: float) -> tuple[float, float]:
     """GCJ-02 → BD-09 for one point by the published formula; non-finite points pass through."""
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return lon, lat
+    if not within_limit(lon, lat):  # the formula overflows: no such place
+        return math.nan, math.nan
     z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * _X_PI)
     theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * _X_PI)
     return z * math.cos(theta) + _BD_DLON, z * math.sin(theta) + _BD_DLAT
@@ -486,6 +498,8 @@ def _bd_to_gcj(lon: float, lat: float) -> tuple[float, float]:
     """BD-09 → GCJ-02: the published inverse, then refined so `_gcj_to_bd` maps it back."""
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return lon, lat
+    if not within_limit(lon, lat):  # the formula overflows: no such place
+        return math.nan, math.nan
     x, y = lon - _BD_DLON, lat - _BD_DLAT
     z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
@@ -596,6 +610,8 @@ def _collect_positions(coords: object, depth: int, xs: list[float], ys: list[flo
     if depth == 0:
         if len(coords) < 2 or not all(map(_is_number, coords)):
             raise GeoJSONError("a position must be an array of at least two numbers")
+        if not within_limit(float(coords[0]), float(coords[1])):
+            raise GeoJSONError(f"a position must lie within ±{COORD_LIMIT:g}")
         xs.append(float(coords[0]))
         ys.append(float(coords[1]))
         return

@@ -36,7 +36,9 @@ from cityops.kit.web import ClientIp, DbSession
 router = APIRouter(prefix="/api/v1/geo", tags=["geo"])
 Reader = Annotated[Principal, Depends(require(Perm.ORG_READ))]
 Importer = Annotated[Principal, Depends(require(Perm.ORG_IMPORT))]
-FiniteQuery = Annotated[float, Query(allow_inf_nan=False)]
+FiniteQuery = Annotated[
+    float, Query(allow_inf_nan=False, ge=-crs_module.COORD_LIMIT, le=crs_module.COORD_LIMIT)
+]
 
 MAX_ADDRESS_LENGTH = 200
 MAX_GEOCODE_BATCH = 10_000

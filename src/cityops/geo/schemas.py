@@ -6,7 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+from cityops.geo.crs import COORD_LIMIT
+
+#: A coordinate: finite and within the limit the CRS formulas take (larger ones overflow).
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-COORD_LIMIT, le=COORD_LIMIT)]
 Coordinate = Annotated[list[Finite], Field(min_length=2, max_length=2)]
 MAX_BATCH = 100_000
 

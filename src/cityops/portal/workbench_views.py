@@ -25,6 +25,7 @@ from cityops.cases import (
     category_name,
 )
 from cityops.kit.scope import DataScope
+from cityops.kit.web import day_in_range
 from cityops.kit.workcal import SHANGHAI
 from cityops.media.service import sha_of
 from cityops.org.models import TOWN_LEVELS
@@ -115,10 +116,13 @@ def _date(value: str, name: str, problems: list[str]) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
+        day = None
+    if day is None or not day_in_range(day):  # a calendar end overflows once shifted to UTC
         problems.append(f"已忽略无效的{name}：{_shown(value)}")
         return None
+    return day
 
 
 def parse_filters(params: QueryParams) -> Filters:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
@@ -19,7 +19,7 @@ from cityops.cases.kpi import KpiQuery, compute
 from cityops.cases.models import RoutingRule
 from cityops.cases.repository import CaseRepository
 from cityops.kit.errors import NotFound, OutOfScope
-from cityops.kit.web import MAX_INT, ClientIp, DbSession
+from cityops.kit.web import MAX_INT, ClientIp, DbSession, Instant
 from cityops.org.schemas import CODE_PATTERN
 
 admin_router = APIRouter()
@@ -31,8 +31,8 @@ async def get_kpi(
     principal: Reader,
     env: Env,
     session: DbSession,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     unit: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
     loop_level: LoopLevel | None = None,
 ) -> KpiRead:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Body, Query, Response
@@ -32,13 +31,14 @@ from cityops.cases.http.schemas import (
     new_case,
 )
 from cityops.cases.http.views import View, case_read, detail_read, intake_read
+from cityops.cases.intake.claims import check_claim, own_key, repeat_of
 from cityops.cases.intake.contact import unseal
 from cityops.cases.intake.once import open_case, publish_after_response
-from cityops.cases.intake.opening import Source
+from cityops.cases.intake.opening import Intake, Source
 from cityops.cases.models import CaseRecord
 from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, ProblemError
-from cityops.kit.web import MAX_INT, ClientIp, DbSession
+from cityops.kit.web import MAX_INT, ClientIp, DbSession, Instant
 from cityops.kit.workcal import CalendarError
 from cityops.media.service import MediaService
 from cityops.org.schemas import CODE_PATTERN
@@ -78,12 +78,23 @@ async def create_case(
     tasks: BackgroundTasks,
     crs: OutputCrs,
 ) -> CaseIntakeRead:
-    """Locate, route and open a case; a repeated (source, source_key) returns the first one."""
-    data = new_case(
-        body, source=body.source.value, category=body.category, source_key=body.source_key
-    )
+    """Locate, route and open a case; a repeated (source, source_key) returns the first one.
+
+    The caller may claim only its own channels (403 otherwise), its key is kept in its own
+    namespace (`<account id>:<key>`), and every photo must be one it may read (422).
+    """
+    check_claim(principal, body.source)
+    key = own_key(principal, body.source_key)
+    data = new_case(body, source=body.source.value, category=body.category, source_key=key)
     await check_photos(session, env, principal, body.photos)
-    opened = await open_case(session, env, CaseAccess.of(principal), Actor.of(principal), data)
+    access = CaseAccess.of(principal)
+
+    async def own_or_visible(svc: CaseService) -> Intake | None:
+        return await repeat_of(svc, access, principal, data)
+
+    opened = await open_case(
+        session, env, access, Actor.of(principal), data, recognise=own_or_visible
+    )
     result = opened.result
     if not result.created:
         response.status_code = 200
@@ -104,8 +115,8 @@ async def list_cases(
     unit: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
     overdue: bool | None = None,
     supervised: bool | None = None,
-    created_since: datetime | None = None,
-    created_until: datetime | None = None,
+    created_since: Instant | None = None,
+    created_until: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> CasePage:

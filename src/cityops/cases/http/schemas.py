@@ -6,15 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.cases.catalog.shipped import LoopLevel
 from cityops.cases.intake.contact import Contact
 from cityops.cases.intake.opening import NewCase, Source, Urgency
-from cityops.kit.web import MAX_INT, NO_NUL
+from cityops.geo.crs import COORD_LIMIT
+from cityops.kit.web import MAX_INT, NO_NUL, AwareInstant
 from cityops.org.schemas import CODE_PATTERN
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+#: A coordinate: finite and within ±1e8 (no place on Earth lies beyond; BD-09 overflows there).
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-COORD_LIMIT, le=COORD_LIMIT)]
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 PHONE = r"^[0-9+\-() ]{3,32}$"
 CATEGORY = r"^[^\x00]{1,64}$"
@@ -49,9 +51,10 @@ class CaseCreate(BaseModel):
     source_key: str | None = Field(
         default=None,
         min_length=1,
-        max_length=128,
+        max_length=100,
         pattern=NO_NUL,
-        description="The source's own id; a repeat returns the existing case (200)",
+        description="Your own id of the report; a repeat returns the existing case (200). "
+        "It is kept as `<your account id>:<source_key>`, apart from every other caller's",
     )
     category: str = Field(
         pattern=CATEGORY, description='"component:0101", "event:0102", "hotline:03" or a name'
@@ -70,7 +73,7 @@ class CaseCreate(BaseModel):
         description='"photo:<sha256>" from POST /api/v1/media/photos (must exist and be yours or '
         "in your scope), or a URL",
     )
-    occurred_at: AwareDatetime | None = None
+    occurred_at: AwareInstant | None = None
 
 
 class ReportBody(Protocol):

@@ -11,9 +11,11 @@ from cityops.cases.access import Actor, CaseAccess
 from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import CaseService
 from cityops.cases.intake import once
+from cityops.cases.intake.claims import repeat_of
 from cityops.cases.intake.once import Opened, publish_after_response
-from cityops.cases.intake.opening import Intake, NewCase, existing_case
+from cityops.cases.intake.opening import Intake, NewCase
 from cityops.kit.errors import Forbidden
+from cityops.media.service import MediaService
 
 #: A source's own case or report number: printable, no spaces or control characters.
 REPORT_NO = r"^[^\x00-\x20\x7f]{1,64}$"
@@ -26,7 +28,13 @@ async def open_case(
     data: NewCase,
     tasks: BackgroundTasks,
 ) -> Opened[Intake]:
-    """Open a case for a system (idempotent), publishing its events after the commit."""
+    """Open a case for a system (idempotent), publishing its events after the commit.
+
+    Every `photo:` reference must name a photo the caller may read itself (422 otherwise):
+    attaching a photo to one's own case must not open another town's photo to one.
+    """
+    media = MediaService(session, env.settings)
+    await media.check_refs(list(data.photos), principal.scope, principal.account_id)
     access = CaseAccess.of(principal)
 
     async def own_or_visible(svc: CaseService) -> Intake | None:
@@ -37,24 +45,6 @@ async def open_case(
     )
     publish_after_response(tasks, env, opened)
     return opened
-
-
-async def repeat_of(
-    svc: CaseService, access: CaseAccess, principal: Principal, data: NewCase
-) -> Intake | None:
-    """The case already opened for the source key: the sender's own even if it moved away.
-
-    A grid worker's or town system's report routed (or escalated) above its loop leaves its
-    view, yet a resent report must still be recognised as the one accepted, not answered 409.
-    """
-    if not data.source_key:
-        return None
-    found = await svc.repo.by_source_key(data.source, data.source_key)
-    if found is None:
-        return None
-    if found.created_by_id == principal.account_id:
-        return Intake(found, created=False)
-    return await existing_case(svc, access, data)  # visible: 200; someone else's: 409
 
 
 def require_system_client(principal: Principal, what: str) -> None:

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Role
@@ -35,7 +35,7 @@ from cityops.cases.sources.components import (
     component_problem,
 )
 from cityops.kit.errors import Forbidden
-from cityops.kit.web import NO_NUL, DbSession
+from cityops.kit.web import NO_NUL, AwareInstant, DbSession
 from cityops.org.models import OrgLevel
 from cityops.org.schemas import CODE_PATTERN
 from cityops.org.tree import OrgTree
@@ -84,7 +84,7 @@ class GridReport(BaseModel):
     photos: list[Annotated[str, StringConstraints(max_length=512, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=20
     )
-    occurred_at: AwareDatetime | None = None
+    occurred_at: AwareInstant | None = None
 
 
 def _reporter_role(principal: Principal) -> None:

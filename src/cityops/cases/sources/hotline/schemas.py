@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityops.cases.http.schemas import CATEGORY, Location, ReporterIn
 from cityops.cases.intake.opening import Urgency
-from cityops.kit.web import NO_NUL
+from cityops.kit.web import NO_NUL, AwareInstant
 
 ORDER_NO = r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,63}$"
 #: How 12345 systems write urgency (紧急程度).
@@ -44,8 +44,8 @@ class HotlineOrderIn(BaseModel):
     caller: ReporterIn | None = Field(
         default=None, description="来电人 name and phone (personal data)"
     )
-    called_at: AwareDatetime | None = Field(default=None, description="来电时间")
-    deadline: AwareDatetime | None = Field(default=None, description="The hotline's own 办理时限")
+    called_at: AwareInstant | None = Field(default=None, description="来电时间")
+    deadline: AwareInstant | None = Field(default=None, description="The hotline's own 办理时限")
     urgency: Urgency = Field(
         default=Urgency.NORMAL, description="normal/一般, urgent/紧急, critical/特急"
     )

@@ -16,6 +16,7 @@ from cityops.cases.sources.open311.repository import MAX_REQUESTS, RequestQuery
 from cityops.cases.sources.open311.requests import CLOSED
 from cityops.cases.sources.open311.services import category_of
 from cityops.kit.errors import NotFound, ProblemError
+from cityops.kit.web import in_range
 
 MAX_SPAN = timedelta(days=90)
 OPEN = tuple(sorted(s.value for s in Status if s not in CLOSED))
@@ -77,7 +78,10 @@ def parse_time(text: str, name: str) -> datetime:
         raise bad_query(name, f"{text[:40]!r} is not a W3C date-time") from None
     if value.tzinfo is None:
         raise bad_query(name, "give a time zone, e.g. 2026-03-01T00:00:00+08:00 or …Z")
-    return value
+    try:
+        return in_range(value)
+    except ValueError as exc:
+        raise bad_query(name, str(exc)) from None
 
 
 def window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:

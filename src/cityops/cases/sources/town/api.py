@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cityops.auth.principal import Principal
 from cityops.cases.flow.env import CaseEnv
@@ -24,7 +24,7 @@ from cityops.cases.intake.opening import Source, Urgency
 from cityops.cases.sources.common import REPORT_NO, open_case, require_system_client
 from cityops.cases.sources.town import feed as town_feed
 from cityops.kit.errors import Forbidden
-from cityops.kit.web import MAX_INT, NO_NUL, DbSession
+from cityops.kit.web import MAX_INT, NO_NUL, AwareInstant, DbSession
 from cityops.org.models import TOWN_LEVELS
 from cityops.org.schemas import CODE_PATTERN
 
@@ -51,7 +51,7 @@ class TownCase(BaseModel):
     photos: list[Annotated[str, StringConstraints(max_length=512, pattern=NO_NUL)]] = Field(
         default_factory=list, max_length=20
     )
-    occurred_at: AwareDatetime | None = None
+    occurred_at: AwareInstant | None = None
 
 
 class TownCaseRead(CaseIntakeRead):
