@@ -12,8 +12,12 @@ module = Module(
         "cityops.auth.api:audit_router",
     ),
     tables=("cityops.auth.models",),
+    start="cityops.auth.audit_chain:start_audit",
     permissions=("account.read", "account.write", "account.grant", "audit.read"),
-    commands=(Command("user", "cityops.auth.cli:app"),),
+    commands=(
+        Command("user", "cityops.auth.cli:app"),
+        Command("audit", "cityops.auth.audit_cli:app"),
+    ),
     nav=(
         NavEntry("审计日志（API）", "/api/v1/audit", order=90, permission="audit.read"),
         NavEntry("修改密码", "/password", order=99, active_prefix="/password"),
