@@ -9,7 +9,7 @@ module = Module(
     routers=(
         "cityops.auth.api:auth_router",
         "cityops.auth.api:accounts_router",
-        "cityops.auth.api:audit_router",
+        "cityops.auth.audit_api:audit_router",
     ),
     tables=("cityops.auth.models",),
     start="cityops.auth.audit_chain:start_audit",
@@ -19,7 +19,7 @@ module = Module(
         Command("audit", "cityops.auth.audit_cli:app"),
     ),
     nav=(
-        NavEntry("审计日志（API）", "/api/v1/audit", order=90, permission="audit.read"),
+        NavEntry("审计日志", "/audit", order=90, permission="audit.read", active_prefix="/audit"),
         NavEntry("修改密码", "/password", order=99, active_prefix="/password"),
     ),
 )
