@@ -71,6 +71,7 @@ def restore(
 ) -> None:
     """Restore an archive; refuses a tampered one, a differing key, or data in the way."""
     import asyncio
+    import tarfile
 
     from cityops.auth import audit_chain
     from cityops.backup.restore import restore_backup
@@ -78,8 +79,6 @@ def restore(
     from cityops.backup.service import RestoreRefused
     from cityops.kit.db import in_unit_of_work
     from cityops.kit.migrate import upgrade
-
-    import tarfile
 
     settings = get_settings()
     try:
