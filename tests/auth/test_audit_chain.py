@@ -146,6 +146,7 @@ def test_an_untouched_chain_verifies_and_the_cli_says_so(chain_db: ChainDb) -> N
     done = cli_verify(chain_db)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "chain intact" in done.stdout and "checked 5 entries" in done.stdout
+    assert f"head seq 5 mac {report.head_mac}" in done.stdout and len(report.head_mac) == 64
 
 
 def test_an_entry_edited_in_the_database_is_named(chain_db: ChainDb) -> None:

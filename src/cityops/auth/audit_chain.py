@@ -149,6 +149,7 @@ class Report:
     last_seq: int
     anchor_seq: int
     findings: tuple[Finding, ...]
+    head_mac: str = ""
 
     @property
     def intact(self) -> bool:
@@ -182,6 +183,7 @@ async def verify(session: AsyncSession, key: bytes | None = None) -> Report:
         last_seq=head.last_seq,
         anchor_seq=head.anchor_seq,
         findings=tuple(findings),
+        head_mac=head.last_mac,
     )
 
 

@@ -24,6 +24,8 @@ async def _verify(settings: Settings) -> tuple[bool, list[str]]:
         f"checked {report.checked} entries (seq {report.anchor_seq + 1}–{report.last_seq}); "
         f"{report.before_chain} older than the chain"
     ]
+    # Kept outside the database, the head MAC shows later that nothing before it was rewritten.
+    lines.append(f"head seq {report.last_seq} mac {report.head_mac or '-'}")
     lines += [f"{f.kind}: {f.message}" for f in report.findings]
     lines.append(
         "chain intact" if report.intact else f"chain BROKEN: {len(report.findings)} finding(s)"
