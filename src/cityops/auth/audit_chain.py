@@ -158,69 +158,99 @@ class Report:
 
 
 async def verify(session: AsyncSession, key: bytes | None = None) -> Report:
-    """Walk the chain from its anchor to its head and report every break."""
+    """Walk the chain from its anchor to its head and report every break.
+
+    Entries stream in id order, a thousand at a time, so a long log needs little memory.
+    """
     key = key or _current_key()
     head = await session.get(AuditChainHead, HEAD_ID)
-    rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
-    findings: list[Finding] = []
     if head is None:
-        return Report(0, len(rows), 0, 0, (Finding("head", "the audit_chain head row is missing"),))
+        return Report(0, 0, 0, 0, (Finding("head", "the audit_chain head row is missing"),))
+    walk = _Walk(head, key)
     if head.tag and not same_mac(head.tag, mac_of(head_message(head), key)):
-        findings.append(Finding("head", "the chain head was changed outside cityops"))
+        walk.findings.append(Finding("head", "the chain head was changed outside cityops"))
     if not head.tag and (head.last_seq or head.anchor_seq):
-        findings.append(Finding("head", "the chain head lost its tag"))
-    first_sealed = next((i for i, r in enumerate(rows) if r.seq is not None), len(rows))
-    before = rows[:first_sealed]
-    chain = rows[first_sealed:]
-    for row in chain:
-        if row.seq is None:
-            findings.append(Finding("inserted", f"entry id {row.id} has no seal", row.id))
-    chain = [r for r in chain if r.seq is not None]
-    findings.extend(_walk(chain, head, key))
+        walk.findings.append(Finding("head", "the chain head lost its tag"))
+    stmt = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    async for row in await session.stream_scalars(stmt):
+        walk.take(row)
+    walk.finish()
     return Report(
-        checked=len(chain),
-        before_chain=len(before),
+        checked=walk.checked,
+        before_chain=walk.before_chain,
         last_seq=head.last_seq,
         anchor_seq=head.anchor_seq,
-        findings=tuple(findings),
+        findings=tuple(walk.findings),
         head_mac=head.last_mac,
     )
 
 
-def _walk(chain: list[AuditEntry], head: AuditChainHead, key: bytes) -> list[Finding]:
-    findings: list[Finding] = []
-    expected_prev, expected_seq = head.anchor_mac, head.anchor_seq + 1
-    for i, row in enumerate(chain):
+class _Walk:
+    """The verifier's state: each sealed entry is judged once the next one (or the head) is known."""
+
+    def __init__(self, head: AuditChainHead, key: bytes) -> None:
+        self.head, self.key = head, key
+        self.findings: list[Finding] = []
+        self.checked = self.before_chain = 0
+        self.pending: AuditEntry | None = None
+        self.expected_prev, self.expected_seq = head.anchor_mac, head.anchor_seq + 1
+
+    def take(self, row: AuditEntry) -> None:
+        """One more entry in id order."""
+        if row.seq is None:
+            if self.pending is None and not self.checked:
+                self.before_chain += 1  # older than the chain
+            else:
+                self.findings.append(Finding("inserted", f"entry id {row.id} has no seal", row.id))
+            return
+        if self.pending is not None:
+            self._judge(self.pending, row.prev_mac)
+        self.pending = row
+        self.checked += 1
+
+    def finish(self) -> None:
+        """Judge the last entry against the head, then look for entries cut from the end."""
+        if self.pending is not None:
+            self._judge(self.pending, self.head.last_mac)
+        last_seq = self.head.last_seq
+        if last_seq >= self.expected_seq:
+            self.findings.append(
+                Finding("deleted", f"seq {self.expected_seq}–{last_seq} deleted at the end")
+            )
+        elif last_seq < self.expected_seq - 1 and not any(
+            f.kind == "inserted" for f in self.findings
+        ):
+            self.findings.append(Finding("head", "the chain runs past its head"))
+
+    def _judge(self, row: AuditEntry, next_prev: str | None) -> None:
         assert row.seq is not None
-        next_prev = chain[i + 1].prev_mac if i + 1 < len(chain) else head.last_mac
-        if not row.mac or not same_mac(row.mac, mac_of(entry_message(row), key)):
-            if row.mac and next_prev == row.mac:
-                findings.append(
+        if not row.mac or not same_mac(row.mac, mac_of(entry_message(row), self.key)):
+            if row.mac and next_prev == row.mac:  # the next entry vouches for the stored MAC
+                self.findings.append(
                     Finding(
                         "edited", f"entry id {row.id} (seq {row.seq}) was edited", row.id, row.seq
                     )
                 )
-                expected_prev, expected_seq = row.mac, row.seq + 1
+                self.expected_prev, self.expected_seq = row.mac, row.seq + 1
             else:
-                findings.append(
+                self.findings.append(
                     Finding("inserted", f"entry id {row.id} was inserted", row.id, row.seq)
                 )
-            continue
-        if row.seq > expected_seq or (row.seq == expected_seq and row.prev_mac != expected_prev):
-            gap = f"seq {expected_seq}–{row.seq - 1}" if row.seq > expected_seq else "entries"
-            findings.append(
+            return
+        if row.seq > self.expected_seq or (
+            row.seq == self.expected_seq and row.prev_mac != self.expected_prev
+        ):
+            gap = (
+                f"seq {self.expected_seq}–{row.seq - 1}"
+                if row.seq > self.expected_seq
+                else "entries"
+            )
+            self.findings.append(
                 Finding("deleted", f"{gap} deleted before entry id {row.id}", row.id, row.seq)
             )
-        elif row.seq < expected_seq:
-            findings.append(
+        elif row.seq < self.expected_seq:
+            self.findings.append(
                 Finding("inserted", f"entry id {row.id} repeats seq {row.seq}", row.id, row.seq)
             )
-            continue
-        expected_prev, expected_seq = row.mac, row.seq + 1
-    if head.last_seq >= expected_seq:
-        findings.append(
-            Finding("deleted", f"seq {expected_seq}–{head.last_seq} deleted at the end", None)
-        )
-    elif head.last_seq < expected_seq - 1 and not any(f.kind == "inserted" for f in findings):
-        findings.append(Finding("head", "the chain runs past its head", None))
-    return findings
+            return
+        self.expected_prev, self.expected_seq = row.mac, row.seq + 1
