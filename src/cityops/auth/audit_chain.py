@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.models import AuditChainHead, AuditEntry
@@ -56,7 +56,7 @@ def _at(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def entry_message(entry: AuditEntry) -> bytes:
+def entry_message(entry: AuditEntry | Row[Any]) -> bytes:
     """The bytes an entry's MAC covers: its position, the previous MAC and every field."""
     fields: list[Any] = [
         "cityops-audit-v1",
@@ -117,17 +117,51 @@ def retag(head: AuditChainHead) -> None:
 
 
 async def append(session: AsyncSession, entry: AuditEntry) -> None:
-    """Seal `entry` as the next link of the chain and add it, in the caller's transaction."""
-    head = await lock_head(session)
-    entry.seq = head.last_seq + 1
-    entry.prev_mac = head.last_mac
+    """Seal `entry` as the next link of the chain and add it, in the caller's transaction.
+
+    Three statements: claim the next position (the UPDATE that also takes the lock), insert the
+    entry, and move the head to it with a fresh tag.
+    """
+    head_table = AuditChainHead.__table__
+    claimed = (
+        await session.execute(
+            update(AuditChainHead)
+            .where(AuditChainHead.id == HEAD_ID)
+            .values(last_seq=AuditChainHead.last_seq + 1)
+            .returning(
+                head_table.c.last_seq,
+                head_table.c.last_mac,
+                head_table.c.anchor_seq,
+                head_table.c.anchor_mac,
+                head_table.c.anchor_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if claimed is None:  # a database migrated without the head row: make it, then claim
+        await lock_head(session)
+        await append(session, entry)
+        return
+    entry.seq, entry.prev_mac = claimed.last_seq, claimed.last_mac
     entry.detail = json.loads(json.dumps(entry.detail or {}, ensure_ascii=False))
     entry.mac = mac_of(entry_message(entry))
     session.add(entry)
     await session.flush()
-    head.last_seq, head.last_mac = entry.seq, entry.mac
-    retag(head)
-    await session.flush()
+    moved = AuditChainHead(
+        id=HEAD_ID,
+        last_seq=entry.seq,
+        last_mac=entry.mac,
+        anchor_seq=claimed.anchor_seq,
+        anchor_mac=claimed.anchor_mac,
+        anchor_at=claimed.anchor_at,
+    )
+    retag(moved)
+    await session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ID)
+        .values(last_mac=moved.last_mac, tag=moved.tag)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +197,7 @@ async def verify(session: AsyncSession, key: bytes | None = None) -> Report:
     Entries stream in id order, a thousand at a time, so a long log needs little memory.
     """
     key = key or _current_key()
-    head = await session.get(AuditChainHead, HEAD_ID)
+    head = await session.get(AuditChainHead, HEAD_ID, populate_existing=True)
     if head is None:
         return Report(0, 0, 0, 0, (Finding("head", "the audit_chain head row is missing"),))
     walk = _Walk(head, key)
@@ -171,8 +205,10 @@ async def verify(session: AsyncSession, key: bytes | None = None) -> Report:
         walk.findings.append(Finding("head", "the chain head was changed outside cityops"))
     if not head.tag and (head.last_seq or head.anchor_seq):
         walk.findings.append(Finding("head", "the chain head lost its tag"))
-    stmt = select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=1000)
-    async for row in await session.stream_scalars(stmt):
+    # Plain rows, not ORM objects: the walk reads each entry once and keeps none of them.
+    table = AuditEntry.__table__
+    stmt = select(table).order_by(table.c.id).execution_options(yield_per=1000)
+    async for row in await session.stream(stmt):
         walk.take(row)
     walk.finish()
     return Report(
@@ -192,10 +228,10 @@ class _Walk:
         self.head, self.key = head, key
         self.findings: list[Finding] = []
         self.checked = self.before_chain = 0
-        self.pending: AuditEntry | None = None
+        self.pending: Row[Any] | None = None
         self.expected_prev, self.expected_seq = head.anchor_mac, head.anchor_seq + 1
 
-    def take(self, row: AuditEntry) -> None:
+    def take(self, row: Row[Any]) -> None:
         """One more entry in id order."""
         if row.seq is None:
             if self.pending is None and not self.checked:
@@ -222,7 +258,7 @@ class _Walk:
         ):
             self.findings.append(Finding("head", "the chain runs past its head"))
 
-    def _judge(self, row: AuditEntry, next_prev: str | None) -> None:
+    def _judge(self, row: Row[Any], next_prev: str | None) -> None:
         assert row.seq is not None
         if not row.mac or not same_mac(row.mac, mac_of(entry_message(row), self.key)):
             if row.mac and next_prev == row.mac:  # the next entry vouches for the stored MAC
