@@ -15,7 +15,9 @@ backup_app = typer.Typer(add_completion=False, context_settings={"allow_interspe
 restore_app = typer.Typer(add_completion=False, context_settings={"allow_interspersed_args": True})
 
 
-async def _audit(settings: Settings, action: str, detail: dict[str, object]) -> None:
+async def _audit(
+    settings: Settings, action: str, detail: dict[str, object], result: str = "success"
+) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from cityops.auth import audit, audit_chain
@@ -27,7 +29,7 @@ async def _audit(settings: Settings, action: str, detail: dict[str, object]) -> 
         await audit.record(
             session,
             action=action,
-            result="success",
+            result=result,
             actor_name="cityops-cli",
             actor_org=settings.district_code,
             detail=detail,
@@ -49,11 +51,12 @@ def create(
     from cityops.backup.service import make_backup
 
     settings = get_settings()
-    # Recorded first, so the archive holds the record of its own making.
+    # Recorded first, so the archive holds the record of its own making (a failure is recorded too).
     asyncio.run(_audit(settings, "backup.create", {"archive": out.name}))
     try:
         summary = make_backup(settings, out)
     except (ArchiveError, OSError, RuntimeError) as exc:
+        asyncio.run(_audit(settings, "backup.create", {"archive": out.name}, "failure"))
         typer.echo(f"backup failed: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(
