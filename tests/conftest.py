@@ -21,6 +21,9 @@ from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
 
+#: Every run watches the logs for secrets and personal data (tests/residual.py).
+pytest_plugins = ["tests.residual"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "CITYOPS_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -138,6 +138,38 @@ class Settings(BaseSettings):
     data_key_file: Path = Field(
         default=Path("var/data.key"), description="Where the generated data key is kept (0600)."
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 32-byte key of the audit chain's SM3-HMACs, kept outside the "
+        "database; unset: a key file is generated at audit_key_file on first use.",
+    )
+    audit_key_file: Path = Field(
+        default=Path("var/audit.key"), description="Where the generated audit key is kept (0600)."
+    )
+    audit_retention_days: int = Field(
+        default=180,
+        ge=180,
+        description="Audit entries younger than this are never purged (等保 2.0: ≥ 6 months).",
+    )
+    personal_retention_days: int = Field(
+        default=180,
+        ge=1,
+        description="Days after a case closes before its reporter's contact is anonymised.",
+    )
+    case_retention_days: int = Field(
+        default=3650, ge=365, description="How long closed cases are kept (documented class)."
+    )
+    telemetry_retention_days: int = Field(
+        default=90, ge=1, description="How long device telemetry is kept (documented class)."
+    )
+    lifecycle_interval_seconds: float = Field(
+        default=3600.0, gt=0, description="How often the life-cycle job looks for due work."
+    )
+    backup_passphrase: SecretStr | None = Field(
+        default=None,
+        description="Passphrase that encrypts backup archives (scrypt → AES-256-GCM); "
+        "`cityops backup` refuses to run without it.",
+    )
     scheduler: bool = Field(
         default=True, description="Run the case SLA scheduler inside this process."
     )

@@ -1,8 +1,7 @@
-"""HTTP endpoints of authentication (/api/v1/auth), accounts and the audit log."""
+"""HTTP endpoints of authentication (/api/v1/auth) and accounts; the audit log's are in audit_api."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -11,7 +10,7 @@ from cityops.auth import accounts as account_service
 from cityops.auth import service
 from cityops.auth.deps import SESSION_COOKIE, CurrentPrincipal, PrincipalCache, require
 from cityops.auth.principal import Principal
-from cityops.auth.repository import AccountRepository, AuditRepository
+from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Perm, Role
 from cityops.auth.schemas import (
     AccountCreate,
@@ -23,8 +22,6 @@ from cityops.auth.schemas import (
     ApiKeyCreated,
     ApiKeyNetworks,
     ApiKeyRead,
-    AuditPage,
-    AuditRead,
     CodeRequired,
     LoginRequest,
     LoginResponse,
@@ -40,12 +37,10 @@ from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 accounts_router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
-audit_router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 AccountReader = Annotated[Principal, Depends(require(Perm.ACCOUNT_READ))]
 AccountWriter = Annotated[Principal, Depends(require(Perm.ACCOUNT_WRITE, Perm.ACCOUNT_GRANT))]
 Granter = Annotated[Principal, Depends(require(Perm.ACCOUNT_GRANT))]
-AuditReader = Annotated[Principal, Depends(require(Perm.AUDIT_READ))]
 AccountId = Annotated[int, Path(ge=1, le=MAX_INT)]
 KeyId = Annotated[int, Path(ge=1, le=MAX_INT)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
@@ -268,53 +263,3 @@ async def revoke_api_key(
     await account_service.revoke_api_key(session, principal, account_id, key_id, ip)
     _cache(request).forget_account(account_id)
     return Response(status_code=204)
-
-
-@audit_router.get("", response_model=AuditPage, summary="Query the audit log")
-async def query_audit(
-    principal: AuditReader,
-    session: DbSession,
-    actor: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    action: Annotated[
-        str | None, Query(max_length=64, pattern=NO_NUL, description="Prefix, e.g. auth.")
-    ] = None,
-    result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Offset = 0,
-) -> AuditPage:
-    """Audit entries of actors in your scope, newest first; only the audit admin reads them."""
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ProblemError(
-                422,
-                "validation",
-                f"{name} needs a time zone, e.g. +08:00",
-                errors=[
-                    {"loc": ["query", name], "msg": "naive datetime", "type": "timezone_required"}
-                ],
-            )
-        try:
-            if value is not None:
-                value.astimezone(UTC)  # 9999-12-31T23:00-14:00 has no UTC instant
-        except OverflowError as exc:
-            raise ProblemError(
-                422,
-                "validation",
-                f"{name} is out of range",
-                errors=[{"loc": ["query", name], "msg": "out of range", "type": "datetime_range"}],
-            ) from exc
-    rows, total = await AuditRepository(session).query(
-        principal.scope,
-        actor=actor,
-        action=action,
-        result=result,
-        since=since,
-        until=until,
-        limit=limit,
-        offset=offset,
-    )
-    return AuditPage(
-        items=[AuditRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityops.auth import audit_chain
 from cityops.auth.models import AuditEntry
 from cityops.auth.principal import Principal
-from cityops.auth.repository import AuditRepository
 from cityops.kit.db import utcnow
 
 
@@ -24,8 +24,9 @@ async def record(
     client_ip: str = "",
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit entry in the caller's transaction."""
-    await AuditRepository(session).append(
+    """Append one audit entry, sealed into the chain, in the caller's transaction."""
+    await audit_chain.append(
+        session,
         AuditEntry(
             at=utcnow(),
             actor_id=actor.account_id if actor else None,
@@ -36,5 +37,5 @@ async def record(
             result=result,
             client_ip=client_ip,
             detail=detail or {},
-        )
+        ),
     )

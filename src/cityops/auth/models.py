@@ -127,3 +127,26 @@ class AuditEntry(Base):
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The chain (auth/audit_chain.py): position, the previous entry's MAC, and this entry's
+    # SM3-HMAC over both and every field above. NULL only on entries older than the chain.
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    prev_mac: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row that every append locks: where the chain ends and where it starts after purges.
+
+    `tag` is an SM3-HMAC over the other fields, so the head cannot be moved back to hide entries
+    deleted from the end, nor the anchor forward to hide entries deleted from the start.
+    """
+
+    __tablename__ = "audit_chain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_mac: Mapped[str] = mapped_column(String(64), default="")
+    anchor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    anchor_mac: Mapped[str] = mapped_column(String(64), default="")
+    anchor_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tag: Mapped[str] = mapped_column(String(64), default="")

@@ -107,15 +107,10 @@ class AccountRepository:
 
 
 class AuditRepository:
-    """The append-only audit log."""
+    """Reads of the append-only audit log (appends go through auth.audit_chain)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def append(self, entry: AuditEntry) -> None:
-        """Add one entry; there is no update or delete."""
-        self.session.add(entry)
-        await self.session.flush()
 
     async def query(
         self,

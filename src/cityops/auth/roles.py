@@ -39,6 +39,7 @@ class Perm(StrEnum):
     CASE_CONTACT = "case.contact"  # read a reporter's unmasked contact (audited)
     CASE_RULES = "case.rules"  # edit routing rules
     OUTBOX_MANAGE = "outbox.manage"  # see and retry undelivered callbacks and notices
+    PRIVACY_MANAGE = "privacy.manage"  # the personal-data register, one person's export/erasure
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -48,7 +49,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SYS_ADMIN: frozenset(
         {Perm.ORG_READ, Perm.ORG_IMPORT, Perm.ACCOUNT_READ, Perm.ACCOUNT_WRITE}
     ),
-    Role.SECURITY_ADMIN: frozenset({Perm.ORG_READ, Perm.ACCOUNT_READ, Perm.ACCOUNT_GRANT}),
+    Role.SECURITY_ADMIN: frozenset(
+        {Perm.ORG_READ, Perm.ACCOUNT_READ, Perm.ACCOUNT_GRANT, Perm.PRIVACY_MANAGE}
+    ),
     Role.AUDIT_ADMIN: frozenset({Perm.AUDIT_READ}),
     Role.DISTRICT_OFFICER: frozenset({Perm.ORG_READ}),
     Role.TOWN_OPERATOR: frozenset({Perm.ORG_READ}),

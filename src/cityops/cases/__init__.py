@@ -89,6 +89,12 @@ if TYPE_CHECKING:
         CaseRecord,
         CaseTimer,
     )
+    from cityops.cases.privacy import (
+        HeldContact,
+        anonymise_closed,
+        contacts_of_phone,
+        erase_contacts,
+    )
 
 #: Where each lazily loaded name lives.
 _LAZY: dict[str, str] = {
@@ -127,6 +133,10 @@ _LAZY: dict[str, str] = {
     "CaseExtension": "cityops.cases.models",
     "CaseRecord": "cityops.cases.models",
     "CaseTimer": "cityops.cases.models",
+    "HeldContact": "cityops.cases.privacy",
+    "anonymise_closed": "cityops.cases.privacy",
+    "contacts_of_phone": "cityops.cases.privacy",
+    "erase_contacts": "cityops.cases.privacy",
 }
 
 __all__ = [
@@ -157,6 +167,7 @@ __all__ = [
     "CaseService",
     "CaseTimer",
     "CaseTransitioned",
+    "HeldContact",
     "Intake",
     "Kind",
     "LoopLevel",
@@ -166,10 +177,13 @@ __all__ = [
     "Status",
     "TodayRow",
     "UnknownCategoryError",
+    "anonymise_closed",
     "category_code",
     "category_name",
+    "contacts_of_phone",
     "divisions_of",
     "env_of",
+    "erase_contacts",
     "find_category",
     "lookup",
     "new_case",

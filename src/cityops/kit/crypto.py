@@ -140,7 +140,7 @@ def new_key_text() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
-def key_from_file(path: Path) -> bytes:
+def key_from_file(path: Path, setting: str = "CITYOPS_DATA_KEY") -> bytes:
     """Read the key file, creating it (mode 0600, exclusively) on first use."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,8 +152,9 @@ def key_from_file(path: Path) -> bytes:
             with os.fdopen(fd, "w", encoding="ascii") as out:
                 out.write(new_key_text() + "\n")
             log.warning(
-                "CITYOPS_DATA_KEY is not set: generated a data key in %s (mode 0600). "
-                "Keep it safe and back it up: personal data cannot be read without it.",
+                "%s is not set: generated a key in %s (mode 0600). "
+                "Keep it safe and back it up: what it protects cannot be read without it.",
+                setting,
                 path,
             )
     return decode_key(path.read_text("ascii"))

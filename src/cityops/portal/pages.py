@@ -14,6 +14,7 @@ from cityops.org.models import OrgLevel
 from cityops.org.schemas import CODE_PATTERN
 from cityops.org.tree import OrgTree
 from cityops.portal import (
+    audit_pages,
     auth_pages,
     bus_page,
     citizen,
@@ -125,6 +126,7 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(overview_pages.router)
     app.include_router(bus_page.router)  # the platform operator's view of the event bus
+    app.include_router(audit_pages.router)  # the audit admin's log (等保 2.0 security audit)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)
     for town in (townpage_pages, townpage_view, townpage_edit):  # town pages (R3.4, R3.5)

@@ -1,0 +1,1 @@
+"""Data life cycle (R10.2): data classes and their retention, anonymising, subject requests."""
