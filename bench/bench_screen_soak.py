@@ -75,7 +75,7 @@ class Feed:
     def one(self, client: httpx.Client, lon: float, lat: float) -> None:
         """Open one synthetic case at a point."""
         body = {
-            "source": "hotline_12345",
+            "source": "grid",
             "source_key": f"soak-{uuid.uuid4().hex}",
             "category": "component:0101",
             "text": "【压测】大屏长时运行测试：井盖缺失（合成数据）",

@@ -91,7 +91,12 @@ def main() -> None:
     """Serve, draw the example cordon, shoot, stop."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/cityops.db"}
+        # A throwaway server: its demo accounts sign in with a password only (no TOTP step).
+        env = {
+            **os.environ,
+            "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{workdir}/cityops.db",
+            "CITYOPS_TOTP_REQUIRED_ROLES": "[]",
+        }
         prepare(workdir, env)
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -173,7 +173,7 @@ def open_located_cases(base: str, token: str) -> int:
     opened = 0
     for i, (lon, lat) in enumerate(district_points()):
         body = {
-            "source": "grid" if i % 3 else "hotline_12345",
+            "source": "grid" if i % 3 else "mobile",
             "source_key": f"demo-map-{i}",
             "category": "component:0101",
             "text": "演示数据：井盖缺失或破损",
@@ -261,7 +261,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     cityops = cityops_command()
     with tempfile.TemporaryDirectory(prefix="cityops-shots-") as tmp:
-        env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/var/cityops.db"}
+        # A throwaway server: its demo accounts sign in with a password only (no TOTP step).
+        env = {
+            **os.environ,
+            "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/var/cityops.db",
+            "CITYOPS_TOTP_REQUIRED_ROLES": "[]",
+        }
         subprocess.run(  # noqa: S603 - our own cityops command
             [cityops, "demo", "--no-serve"], cwd=tmp, env=env, check=True, capture_output=True
         )

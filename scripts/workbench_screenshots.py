@@ -149,7 +149,12 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cityops-workbench-") as tmp:
         workdir = Path(tmp)
-        env = {**os.environ, "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/var/cityops.db"}
+        # A throwaway server: its demo accounts sign in with a password only (no TOTP step).
+        env = {
+            **os.environ,
+            "CITYOPS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/var/cityops.db",
+            "CITYOPS_TOTP_REQUIRED_ROLES": "[]",
+        }
         subprocess.run(  # noqa: S603 - our own cityops command
             [cityops, "demo", "--no-serve"], cwd=tmp, env=env, check=True, capture_output=True
         )

@@ -32,9 +32,9 @@ TIMEOUT = httpx.Timeout(60.0)
 
 
 def open_case(base: str, headers: dict[str, str]) -> int:
-    """Open a 12345 case through a worker's API."""
+    """Open a grid case through a worker's API."""
     body = {
-        "source": "hotline_12345",
+        "source": "grid",
         "source_key": f"bus-{uuid.uuid4().hex}",
         "category": "component:0101",
         "text": "跨进程推送测试",
@@ -173,7 +173,7 @@ def test_serve_two_web_workers_share_live_updates(
             for _ in range(6):  # over new connections: the kernel spreads them over the pair
                 with httpx.Client(timeout=TIMEOUT) as fresh:
                     body = {
-                        "source": "hotline_12345",
+                        "source": "grid",
                         "source_key": f"pair-{uuid.uuid4().hex}",
                         "category": "component:0101",
                         "text": "双进程推送测试",

@@ -56,9 +56,9 @@ def bearer(server: str) -> str:
 
 
 def open_case(base: str, bearer: str, point: tuple[float, float]) -> dict[str, Any]:
-    """Open a located 12345 case through the API."""
+    """Open a located grid case through the API."""
     body = {
-        "source": "hotline_12345",
+        "source": "grid",
         "source_key": f"hall-{uuid.uuid4().hex}",
         "category": "component:0101",
         "text": "大屏测试：井盖缺失",

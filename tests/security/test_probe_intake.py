@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.auth.conftest import assert_problem
 from tests.cases.conftest import Places, places
 from tests.cases.sources.conftest import make_system
 from tests.conftest import Backend, Login
 from tests.media.conftest import Media, media
-from tests.media.images import jpeg_with_gps
 
 __all__ = ["media", "places"]  # fixtures used by name
 
@@ -20,9 +21,18 @@ SIJING_POINT = "310117102001"  # the community of t_grid, in 泗泾
 CASES = "/api/v1/cases"
 
 
+def _unique_jpeg() -> bytes:
+    """A photo no other test uploaded: photos are stored by content, so a shared picture could
+    already be readable in 泗泾 through another test's case."""
+    image = Image.new("RGB", (320, 240), tuple(uuid.uuid4().bytes[:3]))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
 def _sheshan_photo(media: Media) -> str:
     """A photo a 佘山 operator uploaded: 泗泾 callers may not read it (the media API says 404)."""
-    ref: str = media.upload("t_sheshan", jpeg_with_gps(320, 240))["ref"]
+    ref: str = media.upload("t_sheshan", _unique_jpeg())["ref"]
     sha = ref.removeprefix("photo:")
     direct = media.client.get(f"/api/v1/media/photos/{sha}", headers=media.login.headers("t_grid"))
     assert direct.status_code == 404
@@ -44,7 +54,7 @@ def test_grid_report_cannot_attach_another_towns_photo(media: Media, places: Pla
     problem = assert_problem(reply, 422, "validation")
     assert problem["errors"][0]["loc"] == ["body", "photos", 0]
     # The worker's own photo still goes through.
-    own: str = media.upload("t_grid", jpeg_with_gps(300, 200))["ref"]
+    own: str = media.upload("t_grid", _unique_jpeg())["ref"]
     ok = media.client.post(
         "/api/v1/sources/grid/reports",
         json={**body, "photos": [own]},
