@@ -101,7 +101,8 @@ class OverviewRuntime:
 
     async def on_case_event(self, event: Event) -> None:
         """Drop the live parts of the areas the case lies in, and wake their screens."""
-        areas = areas_of(str(event.payload.get(f) or "") for f in PLACE_FIELDS)
+        # Attributes, not `event.payload`: that serialises the whole event on every read.
+        areas = areas_of(str(getattr(event, f, None) or "") for f in PLACE_FIELDS)
         self.cache.drop_areas(areas)
         self.broker.publish(areas, event.subject)
 
