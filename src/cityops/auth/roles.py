@@ -40,6 +40,13 @@ class Perm(StrEnum):
     CASE_RULES = "case.rules"  # edit routing rules
     OUTBOX_MANAGE = "outbox.manage"  # see and retry undelivered callbacks and notices
     PRIVACY_MANAGE = "privacy.manage"  # the personal-data register, one person's export/erasure
+    # R6 IoT hub and R6.3/R4.2 sharing (分层共享)
+    IOT_READ = "iot.read"  # devices, readings and scene events in scope (or granted)
+    IOT_MANAGE = "iot.manage"  # profiles, devices, gateways, credentials of the own org unit
+    IOT_INGEST = "iot.ingest"  # push readings over HTTP (system clients, gateways)
+    IOT_SCENARIO = "iot.scenario"  # author (district) or instantiate (town) scenarios, ack alarms
+    SHARING_APPLY = "sharing.apply"  # apply for another owner's data or scenario
+    SHARING_APPROVE = "sharing.approve"  # approve, reject and revoke applications (district)
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -101,6 +108,27 @@ for _role, _granted in CASE_PERMISSIONS.items():
 #: The outbox (12345 callbacks, WeChat notices): operators of the platform and the duty desk.
 for _role in (Role.SYS_ADMIN, Role.DISTRICT_OFFICER):
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.OUTBOX_MANAGE}
+
+#: R6 IoT hub and sharing: the district runs the hub and approves; towns run their own devices
+#: and apply for the rest; leaders read; system clients push readings.
+IOT_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.DISTRICT_OFFICER: frozenset(
+        {
+            Perm.IOT_READ,
+            Perm.IOT_MANAGE,
+            Perm.IOT_SCENARIO,
+            Perm.SHARING_APPLY,
+            Perm.SHARING_APPROVE,
+        }
+    ),
+    Role.TOWN_OPERATOR: frozenset(
+        {Perm.IOT_READ, Perm.IOT_MANAGE, Perm.IOT_SCENARIO, Perm.SHARING_APPLY}
+    ),
+    Role.LEADER: frozenset({Perm.IOT_READ}),
+    Role.SYSTEM_CLIENT: frozenset({Perm.IOT_READ, Perm.IOT_INGEST}),
+}
+for _role, _granted in IOT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SYS_ADMIN: "系统管理员",

@@ -1,0 +1,1 @@
+"""The IoT hub's own Alembic branch (`iot`)."""
