@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from pyproj import Geod, Transformer
 
-from cityops.geo import crs
 from cityops.geo.crs import (
     CRS,
     SH2000,
@@ -19,8 +18,10 @@ from cityops.geo.crs import (
     CRSNotConfiguredError,
     GeoJSONError,
     UnknownCRSError,
+    china,
     register_local_crs,
     resolve_crs,
+    route,
     supported_crs,
     transform,
     transform_array,
@@ -135,7 +136,9 @@ def test_gcj02_inverse_is_below_1_mm_across_china() -> None:
 def test_vectorised_gcj02_kernel_matches_the_published_series() -> None:
     lon, lat = china_sample(100_000)
     glon, glat = transform_array(lon, lat, "wgs84", "gcj02")
-    ref = np.array([crs._wgs_to_gcj(a, b) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)])
+    ref = np.array(
+        [china._wgs_to_gcj(a, b) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)]
+    )
     assert np.max(np.abs(glon - ref[:, 0])) < 1e-12
     assert np.max(np.abs(glat - ref[:, 1])) < 1e-12
 
@@ -195,10 +198,10 @@ def test_bd09_to_gcj02_refines_the_published_closed_form() -> None:
 
 
 def test_gcj02_and_bd09_convert_directly() -> None:
-    assert crs._route("bd09", "gcj02") == (["bd09"], [])
-    assert crs._route("gcj02", "bd09") == ([], ["bd09"])
-    assert crs._route("bd09", "epsg:4549") == (["bd09", "gcj02"], ["epsg:4549"])
-    assert transform(*GCJ, "gcj02", "bd09") == crs._gcj_to_bd(*GCJ)
+    assert route._route("bd09", "gcj02") == (["bd09"], [])
+    assert route._route("gcj02", "bd09") == ([], ["bd09"])
+    assert route._route("bd09", "epsg:4549") == (["bd09", "gcj02"], ["epsg:4549"])
+    assert transform(*GCJ, "gcj02", "bd09") == china._gcj_to_bd(*GCJ)
 
 
 # --- projections --------------------------------------------------------------------------------
