@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import geocode_messy as messy
-from cityops.geo.geocode import Geocoder, units_from_divisions
+from cityops.geo.address.geocode import Geocoder, units_from_divisions
 from cityops.org.divisions import shipped_division_set
 
 TEST_SET = Path(__file__).resolve().parents[1] / "tests" / "geo" / "data" / "addresses-310117.csv"

@@ -43,8 +43,8 @@ from cityops.auth.principal import Principal
 from cityops.bootstrap import seed_district
 from cityops.config import Settings
 from cityops.geo.layers import BBox, FeatureTable, Layer, LayerContext
+from cityops.geo.map.tiles import TileCache, TileKey, query_box, render_tile, tiles_covering
 from cityops.geo.org_layers import CommunitiesLayer, GridsLayer, UnitsLayer, org_tables
-from cityops.geo.tiles import TileCache, TileKey, query_box, render_tile, tiles_covering
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work
 from cityops.kit.migrate import upgrade
 from cityops.kit.scope import DataScope

@@ -122,7 +122,11 @@ def baseline_module(rev: str = BASELINE_REV) -> ModuleType:
             capture_output=True,
             text=True,
         ).stdout
+        # The baseline's own parser; the table it reads has moved since (geo/address/).
         text = text.replace("from cityops.geo.address import", "from baseline_geo.address import")
+        text = text.replace(
+            "from cityops.geo.models import", "from cityops.geo.address.models import"
+        )
         (package / f"{name}.py").write_text(text, "utf-8")
     sys.path.insert(0, str(folder))
     spec = importlib.util.find_spec("baseline_geo.geocode")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cityops.geo.address import (
+from cityops.geo.address.geocode import UnitRow, division_of
+from cityops.geo.address.parse import (
     AddressParser,
     Division,
     Form,
@@ -14,7 +15,6 @@ from cityops.geo.address import (
     normalise,
     unit_aliases,
 )
-from cityops.geo.geocode import UnitRow, division_of
 from cityops.org.divisions import shipped_division_set
 
 

@@ -264,7 +264,7 @@ def test_migration_0004_goes_down_and_up(tmp_path: Path) -> None:
 
 
 def test_csv_helpers_read_chinese_headers() -> None:
-    from cityops.geo.geocode import read_std_address_csv
+    from cityops.geo.address.geocode import read_std_address_csv
 
     text = "地址,经度,纬度\n九亭镇涞亭南路1号,121.3,31.1\n"
     rows = read_std_address_csv(io.BytesIO(text.encode("utf-8-sig")).getvalue(), "wgs84")

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from cityops.geo.address import Form
-from cityops.geo.geocode import TRUSTED_CONFIDENCE, Geocoded, Geocoder, Level, units_from_divisions
+from cityops.geo.address.geocode import (
+    TRUSTED_CONFIDENCE,
+    Geocoded,
+    Geocoder,
+    Level,
+    units_from_divisions,
+)
+from cityops.geo.address.parse import Form
 from cityops.org.divisions import shipped_division_set
 from tests.geo.data import make_messy
 

@@ -17,8 +17,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box, shape
 from cityops.app import create_app
 from cityops.geo import crs as crs_module
 from cityops.geo.boundaries import district_outline, unit_points
-from cityops.geo.mvt import TileLayer, encode_chunks, encode_small, encode_tile
-from cityops.geo.tiles import EXTENT, TileCache, tile_bounds, tile_of, tiles_covering
+from cityops.geo.map.mvt import TileLayer, encode_chunks, encode_small, encode_tile
+from cityops.geo.map.tiles import EXTENT, TileCache, tile_bounds, tile_of, tiles_covering
 from tests.conftest import Backend, Login
 
 PROBLEM = "application/problem+json"

@@ -13,7 +13,7 @@ from cityops.kit.cli import run
 if TYPE_CHECKING:  # the CLI starts fast: heavy modules load only in the command that runs
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cityops.geo.geocode import StdImportSummary
+    from cityops.geo.address.geocode import StdImportSummary
 
 app = typer.Typer(help="The map platform: addresses and boundaries.", no_args_is_help=True)
 
@@ -24,13 +24,13 @@ def geo_import_addresses(
     crs: Annotated[str, typer.Option(help="CRS of the file's lon/lat.")] = "wgs84",
 ) -> None:
     """Import standard addresses (and roads); rows are keyed by the parsed address."""
-    from cityops.geo.crs import CRSError, resolve_crs
-    from cityops.geo.geocode import (
+    from cityops.geo.address.geocode import (
         StdAddressError,
         import_std_addresses,
         load_parser,
         read_std_address_csv,
     )
+    from cityops.geo.crs import CRSError, resolve_crs
     from cityops.kit.db import in_unit_of_work
 
     async def work(settings: Settings) -> str:

@@ -58,7 +58,7 @@ from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.config import Settings
 from cityops.geo import crs as crs_module
-from cityops.geo.mvt import PropertyValue
+from cityops.geo.map.mvt import PropertyValue
 from cityops.kit.scope import DataScope
 from cityops.org.tree import OrgTreeCache
 

@@ -8,15 +8,15 @@ module = Module(
     requires=("org", "auth"),
     routers=(
         "cityops.geo.api:router",
-        "cityops.geo.geocode_api:router",
-        "cityops.geo.map_api:router",
+        "cityops.geo.address.api:router",
+        "cityops.geo.map.api:router",
     ),
-    tables=("cityops.geo.models", "cityops.geo.drawing_models"),
+    tables=("cityops.geo.address.models", "cityops.geo.drawings.models"),
     setup="cityops.geo.crs:register_settings_crs",
     map_layers=("cityops.geo.org_layers:BUILTIN_LAYERS",),
     commands=(Command("geo", "cityops.geo.cli:app"),),
     body_limits=(
         "cityops.geo.api:BOUNDARY_BODY_LIMITS",
-        "cityops.geo.geocode_api:GEOCODE_BODY_LIMITS",
+        "cityops.geo.address.api:GEOCODE_BODY_LIMITS",
     ),
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from cityops.auth.principal import Principal
-from cityops.geo.embed_page import allowed_origins
+from cityops.geo.map.embed import allowed_origins
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import sessionmaker_of

@@ -17,9 +17,9 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from cityops.geo.layers import BBox
-from cityops.geo.map_state import chosen_layers, map_state, readable_layer
-from cityops.geo.map_style import build_style
-from cityops.geo.tiles import MEDIA_TYPE, TileError, TileKey, check_tile, query_box, render_tile
+from cityops.geo.map.state import chosen_layers, map_state, readable_layer
+from cityops.geo.map.style import build_style
+from cityops.geo.map.tiles import MEDIA_TYPE, TileError, TileKey, check_tile, query_box, render_tile
 from cityops.kit.db import unit_of_work
 from cityops.kit.errors import ProblemError
 from cityops.kit.web import MAX_INT, sessionmaker_of

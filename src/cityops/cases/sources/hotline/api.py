@@ -26,7 +26,7 @@ from cityops.cases.sources.hotline.schemas import (
     HotlineOrderIn,
     HotlineOrderRead,
 )
-from cityops.geo.geocode_api import geocoder_cache
+from cityops.geo.address.api import geocoder_cache
 from cityops.kit.bus import publish_all
 from cityops.kit.errors import Conflict, Forbidden, NotFound
 from cityops.kit.web import DbSession

@@ -27,7 +27,7 @@ from cityops.cases.sources.hotline.callbacks import secret_ref_of
 from cityops.cases.sources.hotline.models import HotlineOrder
 from cityops.cases.sources.hotline.schemas import HotlineOrderIn
 from cityops.config import HotlineSystem, Settings
-from cityops.geo.geocode import Geocoder, Level
+from cityops.geo.address.geocode import Geocoder, Level
 from cityops.geo.lookup import DivisionIndex
 from cityops.org.tree import OrgTree
 

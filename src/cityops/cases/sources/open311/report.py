@@ -28,9 +28,9 @@ from cityops.cases.intake.opening import NewCase, Source
 from cityops.cases.sources.components import ComponentIdError, check_component_id
 from cityops.cases.sources.open311.form import KEY_PATTERN, ReportForm, bad
 from cityops.cases.sources.open311.services import COMPONENT_ATTRIBUTE, category_of
-from cityops.geo.geocode import Level
-from cityops.geo.geocode_api import geocoder_cache
-from cityops.geo.models import StdAddress
+from cityops.geo.address.api import geocoder_cache
+from cityops.geo.address.geocode import Level
+from cityops.geo.address.models import StdAddress
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 

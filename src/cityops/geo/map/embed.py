@@ -6,7 +6,7 @@ authenticate with `?token=` (a session token or a system's API key) or the porta
 cookie; a `?token=` is handed to the page's script, which sends it as `Authorization: Bearer`
 on requests to this origin and to no other. Framing is allowed for this origin and the origins
 in `Settings.map_frame_ancestors` (CSP `frame-ancestors`); the same list is the only set of
-origins whose postMessage commands the page obeys. Its templates are geo's own (geo/templates/).
+origins whose postMessage commands the page obeys. Its templates are geo's own (geo/map/templates/).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from cityops.auth.roles import Perm
 from cityops.config import Settings
 from cityops.geo import crs as crs_module
 from cityops.geo.layers import registry
-from cityops.geo.map_state import chosen_layers, district_bounds, map_state
-from cityops.geo.map_style import API, DRAWINGS
+from cityops.geo.map.state import chosen_layers, district_bounds, map_state
+from cityops.geo.map.style import API, DRAWINGS
 from cityops.kit.errors import ProblemError
 
 router = APIRouter(include_in_schema=False)

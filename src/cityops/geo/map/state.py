@@ -10,9 +10,9 @@ from fastapi import Request
 from cityops.auth.principal import Principal
 from cityops.geo import crs as crs_module
 from cityops.geo.layers import Layer, LayerContext, registry
-from cityops.geo.map_style import DRAWINGS
+from cityops.geo.map.style import DRAWINGS
+from cityops.geo.map.tiles import TileCache
 from cityops.geo.org_layers import org_tables
-from cityops.geo.tiles import TileCache
 from cityops.kit.errors import Forbidden, ProblemError
 
 

@@ -22,7 +22,7 @@ import shapely
 from numpy.typing import NDArray
 
 from cityops.geo.layers import FeatureBatch, GeometryKind, ObjectArray
-from cityops.geo.mvt import (
+from cityops.geo.map.mvt import (
     EXTENT,
     IntArray,
     SplitGeometries,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cityops.geo.address_model import Hit, ParsedAddress
+from cityops.geo.address.model import Hit, ParsedAddress
 
 ROAD_SUFFIXES = ("公路", "大道", "大街", "路", "街", "巷", "弄")
 _ROAD = re.compile(r"(?<![0-9A-Z])([\u4e00-\u9fff]{1,15}?(?:公路|大道|大街|路|街(?!道)|巷|弄))")

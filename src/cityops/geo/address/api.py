@@ -15,8 +15,7 @@ from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.geo import crs as crs_module
-from cityops.geo.address import Named
-from cityops.geo.geocode import (
+from cityops.geo.address.geocode import (
     Geocoded,
     GeocoderCache,
     Level,
@@ -27,6 +26,7 @@ from cityops.geo.geocode import (
     read_std_address_csv,
     write_std_addresses,
 )
+from cityops.geo.address.parse import Named
 from cityops.geo.lookup import DivisionIndex, Match
 from cityops.geo.schemas import Coordinate, DivisionRef
 from cityops.geo.service import DivisionIndexCache

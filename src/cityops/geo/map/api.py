@@ -19,17 +19,17 @@ from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.geo import crs as crs_module
-from cityops.geo import drawings as drawing_service
-from cityops.geo.embed_page import router as embed_router
+from cityops.geo.drawings import service as drawing_service
 from cityops.geo.layers import BBox, Layer, LayerContext, registry
-from cityops.geo.map_schemas import (
+from cityops.geo.map.embed import router as embed_router
+from cityops.geo.map.schemas import (
     DrawingCollection,
     DrawingCreate,
     DrawingFeature,
     DrawingUpdate,
     LayerInfo,
 )
-from cityops.geo.map_state import (
+from cityops.geo.map.state import (
     chosen_layers,
     district_bounds,
     map_state,
@@ -37,8 +37,8 @@ from cityops.geo.map_state import (
     readable_layer,
     resolved_crs,
 )
-from cityops.geo.map_style import API, build_style
-from cityops.geo.tiles import (
+from cityops.geo.map.style import API, build_style
+from cityops.geo.map.tiles import (
     MEDIA_TYPE,
     TileError,
     TileKey,

@@ -1,7 +1,7 @@
 """Stems matched by sound in front of a division suffix that no exact name covers.
 
 石胡塘镇: no name ends right before 镇, so the stems of 2 to 4 characters before it are compared
-by sound with our units' (and the outside towns') stems (`cityops.geo.address_variants`).
+by sound with our units' (and the outside towns') stems (`cityops.geo.address.variants`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from cityops.geo.address_model import Alias, Form, Hit, Kind, ParsedAddress, strongest
-from cityops.geo.address_variants import SoundMatcher
+from cityops.geo.address.model import Alias, Form, Hit, Kind, ParsedAddress, strongest
+from cityops.geo.address.variants import SoundMatcher
 
 #: Suffixes after which an unmatched stem is matched by sound: a unit's, a community's.
 UNIT_SUFFIX = re.compile(r"街道|镇|乡")

@@ -25,8 +25,8 @@ from cityops.auth.models import Account
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm, Role
 from cityops.geo import crs as crs_module
-from cityops.geo.drawing_models import MapDrawing
-from cityops.geo.map_schemas import (
+from cityops.geo.drawings.models import MapDrawing
+from cityops.geo.map.schemas import (
     DrawingCreate,
     DrawingFeature,
     DrawingProperties,

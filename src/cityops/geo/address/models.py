@@ -13,7 +13,7 @@ from cityops.kit.db import Base, UTCDateTime, utcnow
 class StdAddress(Base):
     """One standard address (a door, or a road when `number` is empty), WGS84/CGCS2000.
 
-    `norm_key` is what the parser makes of the address (see `cityops.geo.geocode.door_key`), so
+    `norm_key` is what the parser makes of the address (see `cityops.geo.address.geocode.door_key`), so
     any way of writing the same door finds the row. Roads live here too: a row with a road and
     no number is that road's point. Unit and community codes are checked against the org tree
     at import; they are not foreign keys, so a re-import of division codes never deletes them.

@@ -13,12 +13,12 @@ three steps:
    name and the forms derived from it by rule (`unit_aliases`, `community_aliases`); towns
    merged into our units (五厍镇); and the names it must not read as ours: Shanghai's other
    districts, every township of them and of the neighbouring counties, those counties, their
-   cities and provinces (`cityops.geo.address_names`). Hits are taken leftmost-longest, so 西新桥
+   cities and provinces (`cityops.geo.address.names`). Hits are taken leftmost-longest, so 西新桥
    wins over 新桥 and 佘山度假区 over 佘山. A short form right before a road suffix is part of a
    road name, not a division: 中山 in 中山中路, 涞亭 in 涞亭南路, 九亭 in 九亭大街. A stem in
    front of a division suffix (镇, 街道, 社区, 村…) that no name matched is matched by sound,
-   one character off at most (`address_sound`, `address_variants`): 石胡荡镇 → 石湖荡镇.
-3. **Resolve** (`cityops.geo.address_resolve`): an address outside the district stops there;
+   one character off at most (`sound`, `variants`): 石胡荡镇 → 石湖荡镇.
+3. **Resolve** (`cityops.geo.address.resolve`): an address outside the district stops there;
    the unit is the first unit (or former town) named; a short name that is both a unit and a
    community (泖港, 九里亭) is the unit unless a unit came before it. Communities are narrowed
    by the unit (or found under the unit they were split from), then by the village form (N组
@@ -38,12 +38,12 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import ahocorasick
 
-from cityops.geo import address_names
-from cityops.geo.address_detail import ROAD_SUFFIXES as _ROAD_SUFFIXES
-from cityops.geo.address_detail import parse_detail, without
-from cityops.geo.address_resolve import PROVINCE, Resolver
-from cityops.geo.address_sound import SoundNames
-from cityops.geo.address_variants import to_simplified
+from cityops.geo.address import names as address_names
+from cityops.geo.address.detail import ROAD_SUFFIXES as _ROAD_SUFFIXES
+from cityops.geo.address.detail import parse_detail, without
+from cityops.geo.address.resolve import PROVINCE, Resolver
+from cityops.geo.address.sound import SoundNames
+from cityops.geo.address.variants import to_simplified
 
 #: The other districts of Shanghai: an address naming one of them is outside our gazetteer.
 SHANGHAI_DISTRICTS = (
@@ -89,7 +89,7 @@ _NUMBERED_CUN = re.compile(r"[一二三四五六七八九](?=村)")
 _ROAD_AFTER = re.compile(
     r"(?:[东西南北中一二三四五六七八九]|[塘泾浜港河桥湾])?(?:公路|大道|大街|路|街(?!道)|巷)"
 )
-from cityops.geo.address_model import (  # noqa: E402  (re-exported: the parser's types)
+from cityops.geo.address.model import (  # noqa: E402  (re-exported: the parser's types)
     FORM_FACTOR,
     Alias,
     Division,

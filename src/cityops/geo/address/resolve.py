@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cityops.geo.address_model import Alias, Division, Form, Hit, Kind, Named, ParsedAddress
+from cityops.geo.address.model import Alias, Division, Form, Hit, Kind, Named, ParsedAddress
 
 PROVINCE = "上海市"
 #: Kinds that are ours: a district, unit, former town or community of the gazetteer.

@@ -1,7 +1,7 @@
 """Forward and reverse geocoding over the org tree and the standard address library.
 
 The gazetteer is the org tree itself: the district, its township-level units and communities
-under the names `cityops.geo.address` derives from them, each with the representative point of
+under the names `cityops.geo.address.parse` derives from them, each with the representative point of
 its polygon as the coordinate at that level. Those polygons are generated (see
 `cityops.geo.boundaries`), so a result placed at community, unit or district level says
 `approximate: true`. The standard address library (table `std_address`, imported from CSV)
@@ -41,10 +41,17 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.geo import crs as crs_module
-from cityops.geo.address import FORM_FACTOR, AddressParser, Division, Kind, Named, ParsedAddress
+from cityops.geo.address.models import StdAddress
+from cityops.geo.address.parse import (
+    FORM_FACTOR,
+    AddressParser,
+    Division,
+    Kind,
+    Named,
+    ParsedAddress,
+)
 from cityops.geo.boundaries import district_outline, generate_boundaries
 from cityops.geo.lookup import DivisionIndex, Placement
-from cityops.geo.models import StdAddress
 from cityops.kit.db import utcnow
 from cityops.org.divisions import DivisionSet
 from cityops.org.models import COMMUNITY_LEVELS, TOWN_LEVELS, OrgLevel, OrgUnit

@@ -1,0 +1,1 @@
+"""Addresses: the parser of Songjiang addresses, the standard address library, geocoding."""
