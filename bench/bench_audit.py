@@ -25,7 +25,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cityops.auth import audit, audit_chain
+from cityops.auth import audit
+from cityops.auth.audit import chain as audit_chain
 from cityops.auth.models import AuditEntry
 from cityops.config import Settings
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work, utcnow

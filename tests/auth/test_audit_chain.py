@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit, audit_chain
-from cityops.auth.audit_admin import purge
+from cityops.auth import audit
+from cityops.auth.audit import chain as audit_chain
+from cityops.auth.audit.admin import purge
 from cityops.config import Settings
 from cityops.kit.db import create_engine, create_sessionmaker, in_unit_of_work, unit_of_work, utcnow
 from cityops.kit.migrate import upgrade

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from cityops.auth.audit_admin import EXPORT_COLUMNS
+from cityops.auth.audit.admin import EXPORT_COLUMNS
 from tests.auth.conftest import assert_problem, audit_entries
 from tests.conftest import ACCOUNTS, PASSWORD, Login
 from tests.portal import login_form

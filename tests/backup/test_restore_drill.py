@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.app import create_app
-from cityops.auth import audit_chain
+from cityops.auth.audit import chain as audit_chain
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade

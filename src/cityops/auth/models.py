@@ -127,7 +127,7 @@ class AuditEntry(Base):
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
-    # The chain (auth/audit_chain.py): position, the previous entry's MAC, and this entry's
+    # The chain (auth/audit/chain.py): position, the previous entry's MAC, and this entry's
     # SM3-HMAC over both and every field above. NULL only on entries older than the chain.
     seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
     prev_mac: Mapped[str | None] = mapped_column(String(64))

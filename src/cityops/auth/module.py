@@ -10,15 +10,15 @@ module = Module(
         "cityops.auth.api:auth_router",
         "cityops.auth.signin.api:totp_router",
         "cityops.auth.api:accounts_router",
-        "cityops.auth.audit_api:audit_router",
+        "cityops.auth.audit.api:audit_router",
     ),
     tables=("cityops.auth.models",),
     migrations="cityops.auth.migrations",
-    start="cityops.auth.audit_chain:start_audit",
+    start="cityops.auth.audit.chain:start_audit",
     permissions=("account.read", "account.write", "account.grant", "audit.read"),
     commands=(
         Command("user", "cityops.auth.cli:app"),
-        Command("audit", "cityops.auth.audit_cli:app"),
+        Command("audit", "cityops.auth.audit.cli:app"),
     ),
     nav=(
         NavEntry("审计日志", "/audit", order=90, permission="audit.read", active_prefix="/audit"),

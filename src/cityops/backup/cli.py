@@ -20,7 +20,8 @@ async def _audit(
 ) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cityops.auth import audit, audit_chain
+    from cityops.auth import audit
+    from cityops.auth.audit import chain as audit_chain
     from cityops.kit.db import in_unit_of_work
 
     audit_chain.use_key(settings)
@@ -76,7 +77,7 @@ def restore(
     import asyncio
     import tarfile
 
-    from cityops.auth import audit_chain
+    from cityops.auth.audit import chain as audit_chain
     from cityops.backup.restore import restore_backup
     from cityops.backup.sealed import ArchiveError
     from cityops.backup.service import RestoreRefused

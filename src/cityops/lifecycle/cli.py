@@ -37,7 +37,7 @@ def register() -> None:
 
 
 async def _anonymise(settings: Settings) -> int:
-    from cityops.auth import audit_chain
+    from cityops.auth.audit import chain as audit_chain
     from cityops.lifecycle.runtime import run_once
 
     audit_chain.use_key(settings)
@@ -53,7 +53,7 @@ def anonymise() -> None:
 async def _subject(settings: Settings, phone: str, erase: bool) -> object:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cityops.auth import audit_chain
+    from cityops.auth.audit import chain as audit_chain
     from cityops.kit.db import in_unit_of_work
     from cityops.lifecycle.service import erase_person, export_person
 

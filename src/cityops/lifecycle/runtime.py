@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit_chain
+from cityops.auth.audit import chain as audit_chain
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work, utcnow
 from cityops.lifecycle.service import anonymise_due

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from cityops.auth import audit_service
-from cityops.auth.audit_service import AuditFilter
+from cityops.auth.audit import service as audit_service
+from cityops.auth.audit.service import AuditFilter
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.kit.db import unit_of_work

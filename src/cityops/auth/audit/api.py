@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from cityops.auth import audit_service
-from cityops.auth.audit_service import AuditFilter
+from cityops.auth.audit import service as audit_service
+from cityops.auth.audit.service import AuditFilter
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth import audit
-from cityops.auth.audit_admin import to_csv
+from cityops.auth.audit.admin import to_csv
 from cityops.auth.models import AuditEntry
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AuditRepository

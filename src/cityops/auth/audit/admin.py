@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit_chain
+from cityops.auth.audit import chain as audit_chain
 from cityops.auth.models import AuditEntry
 from cityops.kit.db import utcnow
 

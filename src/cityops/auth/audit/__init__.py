@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cityops.auth import audit_chain
+from cityops.auth.audit import chain as audit_chain
 from cityops.auth.models import AuditEntry
 from cityops.auth.principal import Principal
 from cityops.kit.db import utcnow

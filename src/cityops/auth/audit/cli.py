@@ -15,7 +15,7 @@ app = typer.Typer(help="The audit log: verify its chain, purge, export.", no_arg
 
 
 async def _verify(settings: Settings) -> tuple[bool, list[str]]:
-    from cityops.auth import audit_chain
+    from cityops.auth.audit import chain as audit_chain
     from cityops.kit.db import in_unit_of_work
 
     audit_chain.use_key(settings)
@@ -46,8 +46,9 @@ def verify() -> None:
 async def _purge(settings: Settings) -> int:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cityops.auth import audit, audit_chain
-    from cityops.auth.audit_admin import purge
+    from cityops.auth import audit
+    from cityops.auth.audit import chain as audit_chain
+    from cityops.auth.audit.admin import purge
     from cityops.kit.db import in_unit_of_work
 
     audit_chain.use_key(settings)
@@ -77,8 +78,9 @@ async def _export(settings: Settings, since: datetime | None, until: datetime | 
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from cityops.auth import audit, audit_chain
-    from cityops.auth.audit_admin import to_csv
+    from cityops.auth import audit
+    from cityops.auth.audit import chain as audit_chain
+    from cityops.auth.audit.admin import to_csv
     from cityops.auth.models import AuditEntry
     from cityops.kit.db import in_unit_of_work
 
