@@ -144,6 +144,9 @@ class JetStreamBus:
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 connect_timeout=5,
+                # Our own events reach our fanout listeners in `publish`, never off the wire:
+                # no round trip through the server, no second decoding.
+                no_echo=True,
             )
             self._js = self._nc.jetstream()
             await ensure_streams(
@@ -205,16 +208,20 @@ class JetStreamBus:
         if self.fault == DIE_BEFORE_PUBLISH:  # fault injection: the relay must pick it up
             os.kill(os.getpid(), signal.SIGKILL)
         mid = msg_id(event)
-        subject, body, headers = self.names.subject(event.name), event.to_json(), {MSG_ID: mid}
+        subject, headers = self.names.subject(event.name), {MSG_ID: mid}
         sweeper = self.sweeper
-        if sweeper is not None and sweeper.is_committed(mid):
+        staged = sweeper.body(mid) if sweeper is not None else None
+        if staged is not None:
             ack = await self.js.publish_async(
-                subject, body, headers=headers, stream=self.names.events_stream
+                subject, staged, headers=headers, stream=self.names.events_stream
             )
             ack.add_done_callback(partial(self._acked, mid))
-            return
-        await self.js.publish(subject, body, headers=headers, stream=self.names.events_stream)
-        self.published += 1
+        else:
+            await self.js.publish(
+                subject, event.to_json(), headers=headers, stream=self.names.events_stream
+            )
+            self.published += 1
+        await self._hear(event)  # this worker's listeners: the server echoes nothing to us
 
     def _acked(self, mid: str, ack: asyncio.Future[Any]) -> None:
         if ack.cancelled() or ack.exception() is not None:  # the relay publishes it later
@@ -231,6 +238,10 @@ class JetStreamBus:
         if event is None:
             log.warning("bus: dropped a message that is not an event on %s", message.subject)
             return
+        await self._hear(event)
+
+    async def _hear(self, event: Event) -> None:
+        """Hand an event to this worker's fanout listeners; one failing is its own."""
         for handler in (*self._fanout.get(event.name, ()), *self._fanout.get("*", ())):
             try:
                 await handler(event)
