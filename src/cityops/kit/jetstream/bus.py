@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cityops.kit.bus import event_name, safe_name, subscriber_name
 from cityops.kit.events import Event, decodes
 from cityops.kit.jetstream.consumer import ConsumerPolicy, DurableConsumer, EventHandler
+from cityops.kit.jetstream.dead import DeadLetterWatch
 from cityops.kit.jetstream.names import MSG_ID, Names, ensure_streams, msg_id
 from cityops.kit.jetstream.relay import Sweeper, stage_event
 
@@ -76,6 +77,7 @@ class JetStreamBus:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self.sweeper: Sweeper | None = None
+        self.dead_watch: DeadLetterWatch | None = None
         self.published = 0
 
     @classmethod
@@ -152,6 +154,8 @@ class JetStreamBus:
             await ensure_streams(
                 self._js, self.names, duplicate_window=self.duplicate_window, max_age=self.max_age
             )
+            self.dead_watch = DeadLetterWatch(self._nc, self._js, self.names)
+            await self.dead_watch.start()  # before any consumer: no advisory goes unheard
             if self.sessions is not None:
                 self.sweeper = Sweeper(self.sessions)
                 self.sweeper.listen()
@@ -179,6 +183,9 @@ class JetStreamBus:
         for consumer in self.consumers.values():
             await consumer.stop()
         self.consumers.clear()
+        if self.dead_watch is not None:
+            await self.dead_watch.stop()
+            self.dead_watch = None
         if self._js is not None:  # acknowledgements still on their way: their rows may go
             with contextlib.suppress(TimeoutError, NatsError):
                 await asyncio.wait_for(self._js.publish_async_completed(), timeout=5)
