@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.kit.bus import event_name, safe_name, subscriber_name
 from cityops.kit.events import Event, decodes
+from cityops.kit.jetstream.catchup import CatchUp
 from cityops.kit.jetstream.consumer import ConsumerPolicy, DurableConsumer, EventHandler
 from cityops.kit.jetstream.dead import DeadLetterWatch
 from cityops.kit.jetstream.names import MSG_ID, Names, ensure_streams, msg_id
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
+#: How often the client pings the server, and how many pings may go unanswered: a link that
+#: broke silently is noticed within their product, which bounds what a reconnect replays.
+PING_SECONDS, MAX_PINGS = 20, 2
 #: The one fault that can be injected (tests of the relay): die between commit and publish.
 DIE_BEFORE_PUBLISH = "die-before-publish"
 
@@ -78,6 +82,13 @@ class JetStreamBus:
         self._js: JetStreamContext | None = None
         self.sweeper: Sweeper | None = None
         self.dead_watch: DeadLetterWatch | None = None
+        self.catch_up = CatchUp(
+            self.names,
+            self._hear,
+            self._has_listeners,
+            stale_window=PING_SECONDS * (MAX_PINGS + 1),
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
         self.published = 0
 
     @classmethod
@@ -149,6 +160,10 @@ class JetStreamBus:
                 # Our own events reach our fanout listeners in `publish`, never off the wire:
                 # no round trip through the server, no second decoding.
                 no_echo=True,
+                ping_interval=PING_SECONDS,
+                max_outstanding_pings=MAX_PINGS,
+                disconnected_cb=self._disconnected,
+                reconnected_cb=self._reconnected,
             )
             self._js = self._nc.jetstream()
             await ensure_streams(
@@ -178,8 +193,24 @@ class JetStreamBus:
                 self._fanout_bound.add(event)
         await self._nc.flush()  # the server has our subscriptions before start returns
 
+    async def _disconnected(self) -> None:
+        self.catch_up.disconnected()
+
+    async def _reconnected(self) -> None:
+        """Back on the server: replay what the fanout listeners missed (in the background)."""
+        if not self._fanout or self._js is None:
+            return
+        task = asyncio.create_task(self.catch_up.replay(self._js), name="cityops-bus-catch-up")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _has_listeners(self, event: str) -> bool:
+        return event in self._fanout or "*" in self._fanout
+
     async def close(self) -> None:
         """Stop the consumers (unacked messages go to other workers), flush, disconnect."""
+        for task in list(self._tasks):
+            task.cancel()
         for consumer in self.consumers.values():
             await consumer.stop()
         self.consumers.clear()
@@ -245,6 +276,7 @@ class JetStreamBus:
         if event is None:
             log.warning("bus: dropped a message that is not an event on %s", message.subject)
             return
+        self.catch_up.heard()
         await self._hear(event)
 
     async def _hear(self, event: Event) -> None:
