@@ -256,7 +256,10 @@ def http_intake(opts: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]
     out: list[dict[str, Any]] = []
     with database(opts.pg_url, workdir) as db:
         asyncio.run(prepare_database(db.url))
-        setup = prepare("postgresql", db.url, workdir, DATA_KEY)
+        # The load signs in with passwords: no role of this synthetic run enrols a TOTP device.
+        setup = prepare(
+            "postgresql", db.url, workdir, DATA_KEY, {"CITYOPS_TOTP_REQUIRED_ROLES": "[]"}
+        )
         points = sample_points(asyncio.run(grid_shapes(db.url)), 5000, seed=7)
         reports_file = workdir / "reports.txt"
         write_reports(reports_file, reports(5000, points, usable_categories(), "bus"))

@@ -28,7 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.kit.bus import event_name, safe_name, subscriber_name
 from cityops.kit.events import Event, decodes
+from cityops.kit.jetstream.catchup import CatchUp
 from cityops.kit.jetstream.consumer import ConsumerPolicy, DurableConsumer, EventHandler
+from cityops.kit.jetstream.dead import DeadLetterWatch
 from cityops.kit.jetstream.names import MSG_ID, Names, ensure_streams, msg_id
 from cityops.kit.jetstream.relay import Sweeper, stage_event
 
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 E = TypeVar("E", bound=Event)
+#: How often the client pings the server, and how many pings may go unanswered: a link that
+#: broke silently is noticed within their product, which bounds what a reconnect replays.
+PING_SECONDS, MAX_PINGS = 20, 2
 #: The one fault that can be injected (tests of the relay): die between commit and publish.
 DIE_BEFORE_PUBLISH = "die-before-publish"
 
@@ -76,6 +81,14 @@ class JetStreamBus:
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self.sweeper: Sweeper | None = None
+        self.dead_watch: DeadLetterWatch | None = None
+        self.catch_up = CatchUp(
+            self.names,
+            self._hear,
+            self._has_listeners,
+            stale_window=PING_SECONDS * (MAX_PINGS + 1),
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
         self.published = 0
 
     @classmethod
@@ -144,11 +157,20 @@ class JetStreamBus:
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
                 connect_timeout=5,
+                # Our own events reach our fanout listeners in `publish`, never off the wire:
+                # no round trip through the server, no second decoding.
+                no_echo=True,
+                ping_interval=PING_SECONDS,
+                max_outstanding_pings=MAX_PINGS,
+                disconnected_cb=self._disconnected,
+                reconnected_cb=self._reconnected,
             )
             self._js = self._nc.jetstream()
             await ensure_streams(
                 self._js, self.names, duplicate_window=self.duplicate_window, max_age=self.max_age
             )
+            self.dead_watch = DeadLetterWatch(self._nc, self._js, self.names)
+            await self.dead_watch.start()  # before any consumer: no advisory goes unheard
             if self.sessions is not None:
                 self.sweeper = Sweeper(self.sessions)
                 self.sweeper.listen()
@@ -171,11 +193,30 @@ class JetStreamBus:
                 self._fanout_bound.add(event)
         await self._nc.flush()  # the server has our subscriptions before start returns
 
+    async def _disconnected(self) -> None:
+        self.catch_up.disconnected()
+
+    async def _reconnected(self) -> None:
+        """Back on the server: replay what the fanout listeners missed (in the background)."""
+        if not self._fanout or self._js is None:
+            return
+        task = asyncio.create_task(self.catch_up.replay(self._js), name="cityops-bus-catch-up")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _has_listeners(self, event: str) -> bool:
+        return event in self._fanout or "*" in self._fanout
+
     async def close(self) -> None:
         """Stop the consumers (unacked messages go to other workers), flush, disconnect."""
+        for task in list(self._tasks):
+            task.cancel()
         for consumer in self.consumers.values():
             await consumer.stop()
         self.consumers.clear()
+        if self.dead_watch is not None:
+            await self.dead_watch.stop()
+            self.dead_watch = None
         if self._js is not None:  # acknowledgements still on their way: their rows may go
             with contextlib.suppress(TimeoutError, NatsError):
                 await asyncio.wait_for(self._js.publish_async_completed(), timeout=5)
@@ -205,16 +246,20 @@ class JetStreamBus:
         if self.fault == DIE_BEFORE_PUBLISH:  # fault injection: the relay must pick it up
             os.kill(os.getpid(), signal.SIGKILL)
         mid = msg_id(event)
-        subject, body, headers = self.names.subject(event.name), event.to_json(), {MSG_ID: mid}
+        subject, headers = self.names.subject(event.name), {MSG_ID: mid}
         sweeper = self.sweeper
-        if sweeper is not None and sweeper.is_committed(mid):
+        staged = sweeper.body(mid) if sweeper is not None else None
+        if staged is not None:
             ack = await self.js.publish_async(
-                subject, body, headers=headers, stream=self.names.events_stream
+                subject, staged, headers=headers, stream=self.names.events_stream
             )
             ack.add_done_callback(partial(self._acked, mid))
-            return
-        await self.js.publish(subject, body, headers=headers, stream=self.names.events_stream)
-        self.published += 1
+        else:
+            await self.js.publish(
+                subject, event.to_json(), headers=headers, stream=self.names.events_stream
+            )
+            self.published += 1
+        await self._hear(event)  # this worker's listeners: the server echoes nothing to us
 
     def _acked(self, mid: str, ack: asyncio.Future[Any]) -> None:
         if ack.cancelled() or ack.exception() is not None:  # the relay publishes it later
@@ -231,6 +276,11 @@ class JetStreamBus:
         if event is None:
             log.warning("bus: dropped a message that is not an event on %s", message.subject)
             return
+        self.catch_up.heard()
+        await self._hear(event)
+
+    async def _hear(self, event: Event) -> None:
+        """Hand an event to this worker's fanout listeners; one failing is its own."""
         for handler in (*self._fanout.get(event.name, ()), *self._fanout.get("*", ())):
             try:
                 await handler(event)

@@ -15,7 +15,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -24,7 +23,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from cityops.kit.events import Event, decodes
-from cityops.kit.jetstream.names import CONSUMER, DELIVERIES, MSG_ID, REASON, SUBJECT, Names
+from cityops.kit.jetstream.dead import one_line, write_dead_letter
+from cityops.kit.jetstream.names import Names
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,6 @@ class ConsumerPolicy:
     def delay(self, deliveries: int) -> float:
         """Wait before the next delivery after `deliveries` failed ones (doubling, capped)."""
         return float(min(self.retry_seconds * 2.0 ** max(deliveries - 1, 0), self.ack_wait, 300.0))
-
-
-def one_line(text: str, limit: int = 500) -> str:
-    """A header value: one line, bounded."""
-    return " ".join(text.split())[:limit]
 
 
 class DurableConsumer:
@@ -158,21 +153,18 @@ class DurableConsumer:
         self.handled += 1
 
     async def _dead_letter(self, message: Msg, reason: str, deliveries: int) -> None:
-        headers: dict[str, Any] = {
-            REASON: one_line(reason),
-            SUBJECT: message.subject,
-            CONSUMER: self.name,
-            DELIVERIES: str(deliveries),
-            MSG_ID: f"{self.name}:{message.metadata.sequence.stream}",
-        }
         try:
-            await self.js.publish(
-                self.names.dead_subject(self.name),
-                message.data,
-                headers=headers,
-                stream=self.names.dead_stream,
+            await write_dead_letter(
+                self.js,
+                self.names,
+                consumer=self.name,
+                subject=message.subject,
+                data=message.data,
+                reason=reason,
+                deliveries=deliveries,
+                stream_seq=message.metadata.sequence.stream,
             )
-        except NatsError as exc:  # keep it: the next delivery tries again
+        except NatsError as exc:  # keep it: the next delivery (or the advisory) writes it
             log.error("bus consumer %s: dead letter not written: %r", self.name, exc)
             await message.nak(delay=self.policy.delay(deliveries))
             return

@@ -50,11 +50,12 @@ def stage_event(
     now = utcnow()
     delivery = str(uuid.uuid4())
     mid = msg_id(event)
+    body = event.to_json()  # serialised once: the row keeps it, the writer publishes it
     enqueue(
         session,
         channel=BUS_CHANNEL,
         topic=event.name[:48],
-        payload={"subject": names.subject(event.name), "msg_id": mid, "envelope": event.envelope()},
+        payload={"subject": names.subject(event.name), "msg_id": mid, "body": body.decode()},
         owner_code=(event.owner_code or "")[:24],
         ref=mid[:64],
         now=now,
@@ -63,7 +64,7 @@ def stage_event(
         due_at=now + timedelta(seconds=grace),
         wake=False,  # not due yet: the writer publishes it itself
     )
-    session.info.setdefault(_STAGED, {})[mid] = delivery
+    session.info.setdefault(_STAGED, {})[mid] = (delivery, body)
 
 
 class Sweeper:
@@ -71,7 +72,7 @@ class Sweeper:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self.committed: OrderedDict[str, str] = OrderedDict()
+        self.committed: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._doomed: list[str] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -85,7 +86,7 @@ class Sweeper:
         self._task = asyncio.create_task(self._loop(), name="cityops-bus-sweeper")
 
     def _after_commit(self, session: Session) -> None:
-        staged: dict[str, str] | None = session.info.pop(_STAGED, None)
+        staged: dict[str, tuple[str, bytes]] | None = session.info.pop(_STAGED, None)
         if staged:
             self.committed.update(staged)
             while len(self.committed) > _REMEMBER:  # never published here: the relay has them
@@ -98,11 +99,16 @@ class Sweeper:
         """Whether a committed transaction kept this event in the outbox."""
         return mid in self.committed
 
+    def body(self, mid: str) -> bytes | None:
+        """The JSON a committed transaction kept for this event (None: not one of ours)."""
+        found = self.committed.get(mid)
+        return found[1] if found is not None else None
+
     def published(self, mid: str) -> None:
         """The event is on the stream: its outbox row may go."""
-        delivery = self.committed.pop(mid, None)
-        if delivery is not None:
-            self._doomed.append(delivery)
+        found = self.committed.pop(mid, None)
+        if found is not None:
+            self._doomed.append(found[0])
             self._wake.set()
 
     async def _loop(self) -> None:
@@ -167,9 +173,11 @@ class BusChannel:
         payload = envelope.payload
         try:
             js = (await self._client()).jetstream()
+            # "body" since the JSON is kept as written; "envelope" in rows staged before that.
+            body = payload.get("body")
             await js.publish(
                 str(payload["subject"]),
-                orjson.dumps(payload["envelope"]),
+                str(body).encode() if body is not None else orjson.dumps(payload["envelope"]),
                 headers={MSG_ID: str(payload["msg_id"])},
                 timeout=5,
             )
