@@ -267,6 +267,28 @@ export function adoptCharts(root: Element, theme: Theme, pixelRatio: number, nav
   initCharts(root, theme, pixelRatio, navigate);
 }
 
+/**
+ * Let go of charts still held after a request ended (a swap that failed, or swapped in content
+ * without the part's id, or nothing): a chart still on the page stays as it is, one whose element
+ * left the page is disposed. A swap runs in one task, so nothing is legitimately held here.
+ */
+export function releaseHeld(): void {
+  for (const [key, element] of held) {
+    held.delete(key);
+    if (!element.isConnected) {
+      disposeCharts(element);
+    }
+  }
+  // A chart that left the page without being held (its part removed by other means) goes too.
+  for (const chart of registry) {
+    if (!chart.getDom().isConnected) {
+      registry.delete(chart);
+      chart.dispose();
+    }
+  }
+  count();
+}
+
 /** Dispose the charts under (or at) `root`, before it leaves the page. */
 export function disposeCharts(root: Element): void {
   for (const element of chartElements(root)) {
