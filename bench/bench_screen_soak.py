@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -189,6 +190,8 @@ def main() -> int:
     parser.add_argument("--warm", type=float, default=120.0, help="seconds fed before measuring")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    # A throwaway server: its duty officer signs in with a password only (no TOTP step).
+    os.environ["CITYOPS_TOTP_REQUIRED_ROLES"] = "[]"
     try:
         from tests.real_server import chromium, running_cityops
 

@@ -262,6 +262,45 @@ def test_the_default_town_page_is_unclipped(
         close(session, server)
 
 
+COUNT_REQUESTS = """() => {
+  window.__ended = 0;
+  document.body.addEventListener('htmx:afterRequest', () => { window.__ended++; });
+}"""
+#: Live charts and charts drawn in the page: equal unless a chart is held by nothing on screen.
+CHART_COUNTS = """() => [window.cityopsOverview.charts(),
+  document.querySelectorAll('[_echarts_instance_]').length]"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['<section class="ov-part">片段缺少编号</section>', "", "<p>服务暂不可用</p>"],
+    ids=["without-the-part-id", "empty", "error-text"],
+)
+def test_a_part_swap_that_goes_wrong_leaves_no_chart_held(
+    browser: Any, server: str, cases: list[dict[str, Any]], body: str
+) -> None:
+    session = screen(browser, server)
+    try:
+        page = session.page
+        page.evaluate(COUNT_REQUESTS)
+        total, drawn = page.evaluate(CHART_COUNTS)
+        in_part = page.locator(OPS_CHART).count()
+        assert total == drawn and in_part >= 1
+        # The part's next answer is broken: it swaps in, but not as the part it replaces.
+        page.route(
+            "**/parts/city_operation*",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=body),
+        )
+        page.evaluate(
+            "document.getElementById('part-city_operation').dispatchEvent(new Event('ov-refresh'))"
+        )
+        page.wait_for_function("() => window.__ended >= 1", timeout=30_000)
+        assert page.locator("#part-city_operation").count() == 0
+        assert page.evaluate(CHART_COUNTS) == [total - in_part, drawn - in_part]
+    finally:
+        close(session, server)
+
+
 def test_a_minute_of_fast_live_updates_keeps_the_screen_flat(
     browser: Any, server: str, bearer: str, cases: list[dict[str, Any]]
 ) -> None:

@@ -229,6 +229,11 @@ def test_a_citizen_reports_without_an_account(portal: Portal) -> None:
         "/m/citizen", data={**citizen_form(client), **report, "phone": "13900000000"}
     )
     assert fifth.status_code == 429 and "提交过于频繁" in fifth.text
+    assert re.search(r"请 \d+ 分钟后再试", fifth.text), "the wait is said, not just 稍后"
+    sixth = client.post(
+        "/m/citizen", data={**citizen_form(client), **report, "phone": "13900000001"}
+    )
+    assert sixth.status_code == 429 and re.search(r"提交过于频繁，请 \d+ 分钟后再试", sixth.text)
 
 
 def test_the_citizen_page_can_be_turned_off(portal: Portal) -> None:

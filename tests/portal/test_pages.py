@@ -408,4 +408,44 @@ def test_api_errors_stay_problem_json_and_portal_errors_are_pages(client: TestCl
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
     assert "网址中的参数 token 的值无法使用" in bad.text
     assert "String should have" not in bad.text
-    assert client.get("/nope").headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "text/html", "image/webp,*/*;q=0.8"])
+def test_plain_requests_for_pages_get_the_chinese_page(
+    client: TestClient, accept: str | None
+) -> None:
+    """curl (`*/*`), a bare request (no Accept) and a browser all read a page: the Chinese one."""
+    headers = {} if accept is None else {"accept": accept}
+    request = client.build_request(
+        "GET", "/towns/310117102/page", params={"token": "x" * 500}, headers=headers
+    )
+    if accept is None:
+        del request.headers["accept"]
+    bad = client.send(request)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert "网址中的参数 token 的值无法使用" in bad.text and "String should have" not in bad.text
+    missing = client.get("/nope", headers=headers)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/problem+json", "application/json, */*"]
+)
+def test_json_clients_keep_problem_json_on_pages(client: TestClient, accept: str) -> None:
+    """A client that names JSON gets the machine answer, on a page path as on the API."""
+    bad = client.get(
+        "/towns/310117102/page", params={"token": "x" * 500}, headers={"accept": accept}
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["status"] == 422
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "text/html"])
+def test_api_paths_answer_problem_json_to_anyone(client: TestClient, accept: str | None) -> None:
+    request = client.build_request("GET", "/api/v1/nope", headers={"accept": accept or ""})
+    if accept is None:
+        del request.headers["accept"]
+    reply = client.send(request)
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/problem+json"

@@ -208,7 +208,7 @@ def test_panorama_background_pans(browser: Any, server: str, tmp_path: Path) -> 
         f"{server}/api/v1/towns/310117103/links", json={"label": "全景测试"}, headers=headers
     ).json()
     visitor = _open(browser)
-    visitor.page.goto(server + link["page_url"])
+    visitor.page.goto(link["page_url"])
     visitor.page.wait_for_selector("#tp-pano[data-panorama=ready]", timeout=30_000)
     assert "全景（拖动浏览）" in visitor.page.locator("#tp-pano").inner_text()
     _close(visitor, server)

@@ -60,7 +60,9 @@ def test_issue_list_revoke(client: TestClient, login: Login) -> None:
     link = reply.json()
     token = link["token"]
     assert re.fullmatch(r"tpl_[A-Za-z0-9_-]{43}", token)
-    assert link["page_url"] == f"/towns/{SIJING}/page?token={token}"
+    # Absolute: the link is sent to another screen, which does not know this server's address.
+    assert link["page_url"] == f"http://testserver/towns/{SIJING}/page?token={token}"
+    assert link["overview_url"] == f"http://testserver/overview/{SIJING}?token={token}"
     assert link["state"] == "active" and link["issued_by"] == "t_sijing"
     listed = client.get(LINKS.format(SIJING), headers=login.headers("t_duty")).json()
     assert listed[0]["id"] == link["id"] and "token" not in listed[0]

@@ -4,7 +4,7 @@
 // when the page goes away, so a hall screen that runs for days holds a constant number of charts,
 // one map, one stream, one clock and one resize listener.
 import htmx from "htmx.org";
-import { DARK, LIGHT, adoptCharts, chartCount, disposeCharts, drawnBars, holdCharts, initCharts, resizeCharts } from "./overview/charts";
+import { DARK, LIGHT, adoptCharts, chartCount, disposeCharts, drawnBars, holdCharts, initCharts, releaseHeld, resizeCharts } from "./overview/charts";
 import type { DrawnBar } from "./overview/charts";
 import { LiveFeed, toLogin } from "./overview/live";
 import { startMap } from "./overview/map";
@@ -72,6 +72,13 @@ htmx.on("htmx:afterSwap", (event) => {
     adoptCharts(swapped, theme, ratio(), navigate);
   }
 });
+
+// When a request has ended, whatever its outcome, no chart may stay held: a swap that threw, or
+// one whose content lacked the part's id, would otherwise keep its old charts alive for ever.
+// htmx fires these on the requesting part, or on its nearest ancestor left in the page.
+for (const name of ["htmx:afterRequest", "htmx:swapError", "htmx:onLoadError"]) {
+  htmx.on(name, releaseHeld);
+}
 
 htmx.on("htmx:load", (event) => {
   const element = (event as CustomEvent<{ elt: Element }>).detail.elt;

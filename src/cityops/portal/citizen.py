@@ -114,6 +114,11 @@ async def citizen_form(request: Request) -> Response:
     return await _page(request, ReportValues(submission=new_submission()))
 
 
+def _wait_text(seconds: float) -> str:
+    """How long to wait, in whole minutes rounded up (never "0 分钟")."""
+    return f"请 {int(seconds // 60) + 1} 分钟后再试"
+
+
 def _refuse(values: ReportValues, message: str) -> ProblemError:
     values.errors = [message]
     return ProblemError(400, "bad-request", message)
@@ -124,7 +129,7 @@ async def _check(request: Request, values: ReportValues, limits: CitizenLimits) 
     address = client_ip(request)
     wait = await limits.ip.wait(address)
     if wait:
-        raise ProblemError(429, "too-many-requests", f"请 {int(wait // 60) + 1} 分钟后再试")
+        raise ProblemError(429, "too-many-requests", _wait_text(wait))
     await limits.ip.count(address)
     if not MOBILE.fullmatch(values.phone):
         raise _refuse(values, "手机号码：请填写 11 位手机号码，以便工作人员回访核实")
@@ -142,8 +147,10 @@ async def citizen_submit(request: Request) -> Response:
     if not settings.citizen_report:
         return error_page(frame(request, await tree_of(request)), 404)
     limits = limits_of(request)
-    if await limits.ip.wait(client_ip(request)):  # before reading a large body for nothing
-        values = ReportValues(submission=new_submission(), errors=["提交过于频繁，请稍后再试"])
+    wait = await limits.ip.wait(client_ip(request))
+    if wait:  # before reading a large body for nothing; say how long, not just "later"
+        message = f"提交过于频繁，{_wait_text(wait)}"
+        values = ReportValues(submission=new_submission(), errors=[message])
         return await _page(request, values, 429)
     form = await read_form(request)
     if not CITIZEN_TOKEN.valid(request, text(form, CITIZEN_TOKEN.field, 64)):

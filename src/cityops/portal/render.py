@@ -200,11 +200,21 @@ def error_page(page: Frame, status: int, message: str | None = None) -> HTMLResp
 
 
 def wants_html(request: Request) -> bool:
-    """Whether an error should be a page: a browser asking for a portal path."""
+    """Whether an error should be a page: a portal path asked for by anything but a JSON client.
+
+    Browsers send text/html; curl, wget and a plain fetch send `*/*` or nothing — a person is
+    looking at the answer, so it is the Chinese page. A client naming JSON (and not HTML) or
+    another specific type (an event stream) keeps problem+json.
+    """
     path = request.url.path
     if path.startswith(_MACHINE_PREFIXES) or path in _MACHINE_PATHS:
         return False
-    return "text/html" in request.headers.get("accept", "")
+    accept = request.headers.get("accept", "").lower()
+    if not accept.strip() or "text/html" in accept:
+        return True
+    if "json" in accept:
+        return False
+    return "*/*" in accept
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

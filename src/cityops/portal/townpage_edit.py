@@ -90,7 +90,6 @@ async def _page(
         "errors": errors or [],
         "links": links,
         "issued": issued,
-        "origin": str(request.base_url).rstrip("/"),  # links are shown whole, to copy as they are
         "hours": LINK_HOURS,
         "save_path": SAVE_PATH,
         "max_mb": settings_of(request).media_max_bytes / 1048576,
@@ -220,7 +219,9 @@ async def issue_link(request: Request, code: str) -> Response:
     try:
         body = LinkCreate(label=text(form, "label", 60), hours=int(text(form, "hours", 6) or 24))
         async with unit_of_work(sessionmaker_of(request)) as session:
-            issued = await LinkService(session).issue(principal, code, body, client_ip(request))
+            issued = await LinkService(session).issue(
+                principal, code, body, str(request.base_url), client_ip(request)
+            )
     except (ValidationError, ValueError) as exc:
         return await _page(request, viewer, errors=[_invalid(exc)], status=422)
     return await _page(request, viewer, issued=issued, status=201)

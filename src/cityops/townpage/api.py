@@ -52,10 +52,16 @@ async def put_page(
 
 @router.post("/{code}/links", response_model=LinkIssued, status_code=201, summary="Issue a link")
 async def issue_link(
-    node: Town, principal: Reader, session: DbSession, body: LinkCreate, ip: ClientIp
+    request: Request,
+    node: Town,
+    principal: Reader,
+    session: DbSession,
+    body: LinkCreate,
+    ip: ClientIp,
 ) -> LinkIssued:
-    """A read-only, expiring URL to the town's page and overview; the token is shown only now."""
-    return await LinkService(session).issue(principal, node.code, body, ip)
+    """Read-only, expiring absolute URLs to the town's page and overview; the token shown only now."""
+    base = str(request.base_url)
+    return await LinkService(session).issue(principal, node.code, body, base, ip)
 
 
 @router.get("/{code}/links", response_model=list[LinkRead], summary="A town's links")

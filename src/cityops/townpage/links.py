@@ -111,9 +111,9 @@ class LinkService:
             raise Forbidden("only the town's own operator or a district officer manages its links")
 
     async def issue(
-        self, principal: Principal, code: str, body: LinkCreate, client_ip: str = ""
+        self, principal: Principal, code: str, body: LinkCreate, base: str, client_ip: str = ""
     ) -> LinkIssued:
-        """A new token (shown once) and its URLs; audited."""
+        """A new token (shown once) and its absolute URLs under `base` (the server's origin)."""
         self._check(principal, code)
         token = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
@@ -128,11 +128,12 @@ class LinkService:
         )
         await self.repo.add(row)
         await self._audit(principal, "townpage.link.issue", code, row, client_ip)
+        origin = base.rstrip("/")  # the link is opened elsewhere: it is sent whole
         return LinkIssued(
             **link_read(row).model_dump(),
             token=token,
-            page_url=f"/towns/{code}/page?token={token}",
-            overview_url=f"/overview/{code}?token={token}",
+            page_url=f"{origin}/towns/{code}/page?token={token}",
+            overview_url=f"{origin}/overview/{code}?token={token}",
         )
 
     async def list(self, principal: Principal, code: str) -> list[LinkRead]:

@@ -248,14 +248,20 @@ export function adoptCharts(root: Element, theme: Theme, pixelRatio: number, nav
       return;
     }
     held.delete(key);
+    const unchanged = kept.dataset["chartData"] === fresh.dataset["chartData"];
     kept.dataset["chartData"] = fresh.dataset["chartData"] ?? "null";
     kept.className = fresh.className;
     kept.setAttribute("aria-label", fresh.getAttribute("aria-label") ?? "");
     fresh.replaceWith(kept);
-    if (chart.getWidth() !== kept.clientWidth || chart.getHeight() !== kept.clientHeight) {
+    const resized = chart.getWidth() !== kept.clientWidth || chart.getHeight() !== kept.clientHeight;
+    if (resized) {
       chart.resize(); // the new part laid its chart box out at another size
     }
-    chart.setOption(option(kept, data, theme));
+    // Same numbers in the same box: the drawn chart is already right, so no redraw (most live
+    // notices change one part's numbers, not every chart of it).
+    if (resized || !unchanged) {
+      chart.setOption(option(kept, data, theme));
+    }
   });
   // Charts of this part that found no successor (the part lost a chart) go now.
   for (const [key, element] of held) {
@@ -265,6 +271,28 @@ export function adoptCharts(root: Element, theme: Theme, pixelRatio: number, nav
     }
   }
   initCharts(root, theme, pixelRatio, navigate);
+}
+
+/**
+ * Let go of charts still held after a request ended (a swap that failed, or swapped in content
+ * without the part's id, or nothing): a chart still on the page stays as it is, one whose element
+ * left the page is disposed. A swap runs in one task, so nothing is legitimately held here.
+ */
+export function releaseHeld(): void {
+  for (const [key, element] of held) {
+    held.delete(key);
+    if (!element.isConnected) {
+      disposeCharts(element);
+    }
+  }
+  // A chart that left the page without being held (its part removed by other means) goes too.
+  for (const chart of registry) {
+    if (!chart.getDom().isConnected) {
+      registry.delete(chart);
+      chart.dispose();
+    }
+  }
+  count();
 }
 
 /** Dispose the charts under (or at) `root`, before it leaves the page. */
