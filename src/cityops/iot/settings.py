@@ -24,8 +24,9 @@ class IotSettings(BaseSettings):
     )
     mqtt_share_group: str = Field(
         default="cityops",
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="The MQTT 5 shared-subscription group ($share/<group>/…) consumers join.",
+        pattern=r"^[A-Za-z0-9_-]{0,64}$",
+        description="The MQTT 5 shared-subscription group ($share/<group>/…) consumers join; "
+        "empty: a plain subscription (one consumer).",
     )
     mqtt_client_id: str = Field(
         default="cityops-ingest-1",

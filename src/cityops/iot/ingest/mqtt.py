@@ -32,7 +32,10 @@ log = logging.getLogger(__name__)
 
 def subscription(settings: IotSettings) -> str:
     """The shared subscription every consumer of a deployment joins."""
-    return f"$share/{settings.mqtt_share_group}/{settings.mqtt_topic_prefix}/+/+/+"
+    topics = f"{settings.mqtt_topic_prefix}/+/+/+"
+    if not settings.mqtt_share_group:
+        return topics  # one consumer only (a broker that loses shared subscriptions on restart)
+    return f"$share/{settings.mqtt_share_group}/{topics}"
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -72,6 +75,7 @@ class MqttConsumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     async def start(self) -> None:
@@ -104,8 +108,11 @@ class MqttConsumer:
             log.warning("mqtt connect refused: %s", rc)
             return
         client.subscribe(subscription(self._settings), qos=1)
-        self.connected.set()
         log.info("mqtt consumer %s connected", self._settings.mqtt_client_id)
+
+    def _on_subscribe(self, *_args: object) -> None:
+        self.connected.set()
+        log.info("mqtt consumer %s subscribed", self._settings.mqtt_client_id)
 
     def _on_disconnect(self, *_args: object) -> None:
         self.connected.clear()
