@@ -65,7 +65,7 @@ class Broker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(  # noqa: S603 - our own binary and config
+        self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -102,7 +102,7 @@ class Consumer:
 
     def start(self) -> None:
         self.connected.clear()
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "cityops", "iot", "consume"],
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -109,7 +109,7 @@ def missing(url: str, base: datetime, total: int) -> str:
 
 
 def mosquitto_pub(rig: Rig, payload: bytes) -> None:
-    subprocess.run(  # noqa: S603 - the external client, fixed arguments
+    subprocess.run(
         [
             "mosquitto_pub",
             "-p",
@@ -160,7 +160,7 @@ class Publisher:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"p{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
         )
-        self.client.reconnect_delay_set(0.1, 1)
+        self.client.reconnect_delay_set(1, 2)
         self.client.max_queued_messages_set(0)
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties

@@ -70,7 +70,7 @@ class MqttConsumer:
             protocol=mqtt.MQTTv5,
         )
         client.manual_ack_set(True)
-        client.reconnect_delay_set(0.2, 5)
+        client.reconnect_delay_set(1, 5)
         client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -124,7 +124,7 @@ class MqttConsumer:
         while not self._pending.acquire(timeout=1.0):
             if self._stopping.is_set():
                 return
-        self._inbox.append((message.topic, message.payload, message.mid))
+        self._inbox.append((message.topic, bytes(message.payload), message.mid))
         self.received += 1
         if not self._wake.is_set() and self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)

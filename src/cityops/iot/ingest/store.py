@@ -119,7 +119,7 @@ async def store_batch(
     """Store a batch (the caller commits); the number of readings new to the table."""
     stored = 0
     if readings:
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             stored = await _store_pg(session, readings)
         else:
             stored = await _store_sqlite(session, readings)
