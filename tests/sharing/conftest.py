@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityops.kit.db import in_unit_of_work
 from cityops.org.models import OrgUnit
 from cityops.sharing import KindRegistry, ResourceKind
-from tests.conftest import Login
+from cityops.sharing.models import ShareGrant
+from tests.conftest import Backend, Login
 
 SIJING = "310117102"
 SHESHAN = "310117103"
@@ -36,6 +39,20 @@ class UnitKind(ResourceKind):
 
 
 UNIT_KIND = UnitKind()
+
+
+@pytest.fixture
+def no_live_test_grants(backend: Backend) -> None:
+    """End every live grant of the test kind that earlier tests left on the shared database."""
+
+    async def end(session: AsyncSession) -> None:
+        await session.execute(
+            update(ShareGrant)
+            .where(ShareGrant.kind == UNIT_KIND.name, ShareGrant.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC))
+        )
+
+    asyncio.run(in_unit_of_work(backend.settings.database_url, end))
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.principal import Principal
@@ -16,7 +15,6 @@ from cityops.kit.db import in_unit_of_work
 from cityops.kit.scope import DataScope
 from cityops.sharing import KindRegistry, active_grants, allows, granting, log_access, units_above
 from cityops.sharing.decide import Action
-from cityops.sharing.models import ShareGrant
 from cityops.sharing.service import SharingService
 from tests.conftest import Backend, Login
 from tests.sharing.conftest import SHESHAN, SIJING_UNITS, act, apply
@@ -25,18 +23,8 @@ UNIT = SIJING_UNITS[0]
 
 
 @pytest.fixture(autouse=True)
-def _both(backend: Backend, kinds: KindRegistry) -> None:
+def _both(backend: Backend, kinds: KindRegistry, no_live_test_grants: None) -> None:
     """Every test here runs on both backends, with the test kind and no live test grant left."""
-
-    async def end_earlier_grants(session: AsyncSession) -> None:
-        now = datetime.now(UTC)
-        await session.execute(
-            update(ShareGrant)
-            .where(ShareGrant.kind == "test.unit", ShareGrant.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-
-    run(backend, end_earlier_grants)
 
 
 def principal(org_code: str = SHESHAN, username: str = "t_sheshan") -> Principal:

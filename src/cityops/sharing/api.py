@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.kit.web import ClientIp, DbSession
+from cityops.kit.web import AwareInstant, ClientIp, DbSession
+from cityops.sharing.access import granting
 from cityops.sharing.decide import Action, Status
 from cityops.sharing.kinds import KindRegistry
 from cityops.sharing.schemas import (
@@ -17,16 +18,22 @@ from cityops.sharing.schemas import (
     ApplicationCreate,
     ApplicationRead,
     Approval,
+    CheckRead,
+    DataKey,
     GrantRead,
     KindName,
     KindRead,
     Reason,
+    ResourceId,
 )
 from cityops.sharing.service import SharingService
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 Sharer = Annotated[Principal, Depends(require(Perm.SHARING_APPLY, Perm.SHARING_APPROVE))]
 Applicant = Annotated[Principal, Depends(require(Perm.SHARING_APPLY))]
+Checker = Annotated[
+    Principal, Depends(require(Perm.SHARING_APPLY, Perm.SHARING_APPROVE, Perm.IOT_READ))
+]
 Approver = Annotated[Principal, Depends(require(Perm.SHARING_APPROVE))]
 ApplicationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 GrantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -163,3 +170,19 @@ async def access_log(
 ) -> list[AccessRead]:
     """Every access through a grant, newest first (共享访问记录)."""
     return await svc.accesses(principal, grant_id, limit, offset)
+
+
+@router.get("/check", response_model=CheckRead, summary="Does my unit hold a grant")
+async def check(
+    principal: Checker,
+    session: DbSession,
+    kind: Annotated[KindName, Query()],
+    resource_id: Annotated[ResourceId, Query()],
+    key: Annotated[DataKey | None, Query()] = None,
+    at: Annotated[AwareInstant | None, Query(description="The data time asked about")] = None,
+) -> CheckRead:
+    """The read paths' own check over HTTP (a town node, a cascaded platform): live grants only."""
+    grant = await granting(session, principal, kind, resource_id, key, at)
+    if grant is None:
+        return CheckRead(allowed=False)
+    return CheckRead(allowed=True, grant_id=grant.id, expires_at=grant.expires_at)

@@ -126,3 +126,11 @@ class KindRead(BaseModel):
     name: str
     label: str
     keyed: bool
+
+
+class CheckRead(BaseModel):
+    """Whether the caller's unit holds a live grant for a resource (and key, and data time)."""
+
+    allowed: bool
+    grant_id: int | None = None
+    expires_at: datetime | None = None
