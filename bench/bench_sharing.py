@@ -13,7 +13,8 @@ request would open it:
 - revocation: a grant revoked in one session, then the next check in another: refused or not.
 Goals, relative to the anchor measured in the same run (the machine is shared, absolute times
 move with its load, which is printed): the check's median ≤ 2 × the anchor's; the list of a
-town's ~180 live grants (180 rows, not one) ≤ 5 × the anchor's median; the check after revocation refused every time. Exit status: 0 met, 1 missed, 2 could not run.
+town's ~180 live grants (180 rows, not one) ≤ 5 × the anchor's median; the check after a
+revocation refused every time. Exit status: 0 met, 1 missed, 2 could not run.
 """
 
 from __future__ import annotations
