@@ -1,0 +1,1 @@
+"""The sharing module's own Alembic branch (`sharing`)."""
