@@ -121,7 +121,7 @@ def test_healthz_and_readyz(http: httpx.Client) -> None:
     config = alembic_config("sqlite://", module_versions())
     heads = sorted(ScriptDirectory.from_config(config).get_heads())
     assert body["ready"] is True and body["database"] == "ok"
-    assert body["schema"] == " ".join(heads) and "auth0001" in heads
+    assert body["schema"] == " ".join(heads) and "auth0002" in heads
     assert body["org_units"] > 2000
 
 

@@ -157,7 +157,16 @@ class Settings(BaseSettings):
         description="Days after a case closes before its reporter's contact is anonymised.",
     )
     case_retention_days: int = Field(
-        default=3650, ge=365, description="How long closed cases are kept (documented class)."
+        default=3650,
+        ge=365,
+        description="Days after a case closes before its content (text, address, point, photos) "
+        "is cleared by the life-cycle job; the statistical record stays.",
+    )
+    notice_recipient_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days after a WeCom/official-account notice is delivered or discarded before "
+        "its recipients (openids, user ids) are masked in the outbox.",
     )
     telemetry_retention_days: int = Field(
         default=90, ge=1, description="How long device telemetry is kept (documented class)."

@@ -21,3 +21,22 @@ def test_auth0001_goes_up_and_down(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(auth_token)")}
     assert "allowed_networks" in columns
+
+
+def test_auth0002_adds_source_grants_and_goes_back(tmp_path: Path, backend: Backend) -> None:
+    from cityops.kit.migrate import downgrade, upgrade
+
+    assert model_differences(backend.settings.database_url, {"source_grants"}) == []
+    path = tmp_path / "g.db"
+    url = f"sqlite+aiosqlite:///{path}"
+
+    def columns() -> set[str]:
+        with sqlite3.connect(path) as conn:
+            return {r[1] for r in conn.execute("PRAGMA table_info(account)")}
+
+    upgrade(url, "auth0002")
+    assert "source_grants" in columns()
+    downgrade(url, "auth0001")
+    assert "source_grants" not in columns()
+    upgrade(url, "heads")
+    assert "source_grants" in columns()

@@ -172,7 +172,12 @@ def people(client: TestClient, backend: Backend, login: Login) -> People:
         system, _ = await create_account(
             session,
             None,
-            NewAccount(username=unique("hotline"), role=Role.SYSTEM_CLIENT, org_code="310117"),
+            NewAccount(
+                username=unique("hotline"),
+                role=Role.SYSTEM_CLIENT,
+                org_code="310117",
+                sources=("hotline_12345",),
+            ),
         )
         return department.id, handler.username, system.id, system.username
 

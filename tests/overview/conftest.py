@@ -33,7 +33,7 @@ def overview(
 @pytest.fixture(scope="session")
 def hotline(client: TestClient, backend: Backend, login: Login) -> dict[str, str]:
     """The bearer header of a 12345 system client: only a system may claim source 12345."""
-    return make_system(client, backend, login, "310117", "ov_hotline").headers
+    return make_system(client, backend, login, "310117", "ov_hotline", ("hotline_12345",)).headers
 
 
 def open_case(

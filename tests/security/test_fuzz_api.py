@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.app import create_app
 from cityops.auth.accounts import NewAccount, create_account
 from cityops.auth.roles import Role
+from cityops.auth.sources import GRANTABLE_SOURCES
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work
 from cityops.kit.migrate import upgrade
@@ -99,7 +100,14 @@ async def _extra_accounts(session: AsyncSession) -> tuple[str, int]:
     )
     await create_account(session, None, handler)
     system, _ = await create_account(
-        session, None, NewAccount(username="fz_system", role=Role.SYSTEM_CLIENT, org_code="310117")
+        session,
+        None,
+        NewAccount(
+            username="fz_system",
+            role=Role.SYSTEM_CLIENT,
+            org_code="310117",
+            sources=tuple(GRANTABLE_SOURCES),
+        ),
     )
     return handler.username, system.id
 

@@ -72,7 +72,9 @@ def test_town_system_cannot_attach_another_towns_photo(
     media: Media, places: Places, backend: Backend
 ) -> None:
     ref = _sheshan_photo(media)
-    system = make_system(media.client, backend, media.login, "310117102", "town_sj_probe")
+    system = make_system(
+        media.client, backend, media.login, "310117102", "town_sj_probe", ("town_system",)
+    )
     body = {
         "case_no": f"P-{uuid.uuid4().hex[:8]}",
         "category": "component:0101",
@@ -141,7 +143,7 @@ def test_a_town_operator_cannot_squat_the_grid_systems_number(
     )
     assert again.status_code == 200 and again.json()["id"] == squat.json()["id"]
     # The real 案卷 arrives: a case of its own, not a 409 that betrays the squatter's key.
-    system = make_system(client, backend, login, "310117", "grid_probe")
+    system = make_system(client, backend, login, "310117", "grid_probe", ("grid",))
     real = client.post(
         "/api/v1/sources/grid/reports",
         json={

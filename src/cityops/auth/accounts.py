@@ -16,6 +16,7 @@ from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import PRIVILEGED_ROLES, Perm, Role
 from cityops.auth.service import API_KEY_PREFIX, new_secret, token_digest
 from cityops.auth.signin import throttle
+from cityops.auth.sources import check_sources
 from cityops.kit.db import utcnow
 from cityops.kit.errors import Conflict, Forbidden, NotFound, OutOfScope, ProblemError
 from cityops.org.models import Department, OrgUnit
@@ -75,6 +76,7 @@ class NewAccount:
     display_name: str = ""
     department_id: int | None = None
     password: str | None = None  # None: a one-time password is generated and returned
+    sources: tuple[str, ...] = ()  # system clients: the case sources granted (auth/sources.py)
 
 
 async def create_account(
@@ -83,6 +85,7 @@ async def create_account(
     """Open an account; actor None means the install-time CLI. Returns a one-time password if made."""
     if actor is not None:
         _require_role_grant(actor, data.role)
+    sources = _sources_of(actor, data)
     await _check_org(session, actor, data.org_code)
     await _check_department(session, data.department_id, data.org_code)
     repo = AccountRepository(session)
@@ -105,6 +108,7 @@ async def create_account(
             org_code=data.org_code,
             department_id=data.department_id,
             extra_scope=[],
+            source_grants=sources,
             # An admin-chosen or generated password is known to someone else: change at first login.
             must_change_password=actor is not None or one_time is not None,
             active=True,
@@ -120,9 +124,21 @@ async def create_account(
         actor_org=data.org_code,
         target=data.username,
         client_ip=client_ip,
-        detail={"role": data.role, "org_code": data.org_code},
+        detail={"role": data.role, "org_code": data.org_code}
+        | ({"sources": sources} if sources else {}),
     )
     return account, one_time
+
+
+def _sources_of(actor: Principal | None, data: NewAccount) -> list[str]:
+    """The source grants of a new account: system clients only, by the security admin."""
+    if not data.sources:
+        return []
+    if data.role is not Role.SYSTEM_CLIENT:
+        raise Conflict("sources are granted to system client accounts only")
+    if actor is not None and not actor.can(Perm.ACCOUNT_GRANT):
+        raise Forbidden("source grants are given by the security admin")
+    return check_sources(data.sources)
 
 
 def _one_time_password() -> str:

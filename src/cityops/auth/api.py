@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from cityops.auth import accounts as account_service
 from cityops.auth import service
+from cityops.auth import sources as source_grants
 from cityops.auth.deps import SESSION_COOKIE, CurrentPrincipal, PrincipalCache, require
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
@@ -28,6 +29,7 @@ from cityops.auth.schemas import (
     MeRead,
     PasswordChange,
     PasswordReset,
+    SourceGrants,
 )
 from cityops.auth.signin import mfa
 from cityops.auth.signin.replies import now_of, refusal, session_reply
@@ -175,6 +177,24 @@ async def update_account(
     """Change an account's name, unit, role, scope or whether it is active."""
     changes = account_service.AccountChanges(**body.model_dump(exclude_unset=True))
     account = await account_service.update_account(session, principal, account_id, changes, ip)
+    _cache(request).forget_account(account_id)
+    return AccountRead.model_validate(account)
+
+
+@accounts_router.put(
+    "/{account_id}/sources", response_model=AccountRead, summary="Set a system's sources"
+)
+async def set_sources(
+    account_id: AccountId,
+    body: SourceGrants,
+    principal: Granter,
+    request: Request,
+    session: DbSession,
+    ip: ClientIp,
+) -> AccountRead:
+    """Replace the case sources (channels) a system client may submit for; security admin only."""
+    account = await account_service.get_account(session, principal, account_id)
+    await source_grants.set_source_grants(session, principal, account, body.sources, ip)
     _cache(request).forget_account(account_id)
     return AccountRead.model_validate(account)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cityops.auth.roles import Role
 from cityops.config import Settings
 from cityops.kit.cli import run
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(help="Accounts.", no_args_is_help=True)
 
@@ -57,3 +60,42 @@ def user_create(
         typer.echo(f"refused: {exc.detail} {'; '.join(messages)}".strip(), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"created {created} ({role.value} at {org})")
+
+
+async def _sources(settings: Settings, username: str, sources: list[str] | None) -> list[str]:
+    from cityops.auth.repository import AccountRepository
+    from cityops.auth.sources import grant_by_username
+    from cityops.kit.db import in_unit_of_work
+    from cityops.kit.errors import NotFound
+
+    async def work(session: AsyncSession) -> list[str]:
+        if sources is not None:
+            account = await grant_by_username(session, username, sources, "cityops user sources")
+        else:
+            found = await AccountRepository(session).by_username(username)
+            if found is None:
+                raise NotFound("account", username)
+            account = found
+        return list(account.source_grants or [])
+
+    return await in_unit_of_work(settings.database_url, work)
+
+
+@app.command("sources")
+def user_sources(
+    username: str,
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="hotline_12345, grid, town_system, upper_platform")
+    ] = None,
+    none: Annotated[bool, typer.Option("--none", help="Withdraw every source.")] = False,
+) -> None:
+    """Show, or set, the case sources a system client may submit for (source grants)."""
+    from cityops.kit.errors import ProblemError
+
+    wanted = [] if none else (sources or None)
+    try:
+        granted = run(lambda s: _sources(s, username, wanted))
+    except ProblemError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"{username}: {' '.join(granted) or '(no source)'}")

@@ -33,6 +33,9 @@ class Account(Base):
     org_code: Mapped[str] = mapped_column(String(24), ForeignKey("org_unit.code"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
     extra_scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # System clients only: the case sources (channels) it may submit for, granted by the
+    # security admin; keys of a source belong to the systems granted it (auth/sources.py).
+    source_grants: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -25,6 +25,11 @@ class Principal:
     token_kind: str
     must_enrol_totp: bool = False  # a role that needs two factors, not yet enrolled
     allowed_networks: tuple[str, ...] = ()  # an API key's allow-list (CIDR); empty: anywhere
+    sources: frozenset[str] = frozenset()  # a system client's granted case sources
+
+    def may_submit_for(self, source: str) -> bool:
+        """Whether the security admin granted this (system client) account the source."""
+        return source in self.sources
 
     @property
     def permissions(self) -> frozenset[Perm]:

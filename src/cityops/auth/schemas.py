@@ -95,6 +95,9 @@ class AccountRead(BaseModel):
     org_code: str
     department_id: int | None
     extra_scope: list[str]
+    source_grants: list[str] = Field(
+        default_factory=list, description="System clients: the case sources it may submit for"
+    )
     active: bool
     must_change_password: bool
     locked_until: datetime | None
@@ -162,6 +165,17 @@ class AccountUpdate(BaseModel):
     active: bool | None = None
     extra_scope: list[Annotated[str, StringConstraints(pattern=ORG_CODE)]] | None = Field(
         default=None, max_length=50
+    )
+
+
+class SourceGrants(BaseModel):
+    """The case sources a system client may submit for (replaces the list)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[Annotated[str, StringConstraints(max_length=32, pattern=NO_NUL)]] = Field(
+        max_length=16,
+        description="hotline_12345, grid, town_system or upper_platform; empty: none",
     )
 
 

@@ -274,6 +274,7 @@ async def resolve_token(session: AsyncSession, settings: Settings, token: str) -
         and account.role in settings.totp_required_roles
         and not await totp.is_enrolled(session, account.id),
         allowed_networks=tuple(row.allowed_networks or ()) if row.kind == "api_key" else (),
+        sources=frozenset(account.source_grants or ()),
     )
 
 

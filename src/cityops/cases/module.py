@@ -47,5 +47,7 @@ module = Module(
     contributes=(
         # WeCom and official-account notices of case steps, written to the outbox.
         Contribution("cases.timeline_hooks", "cityops.cases.notices.wechat:wechat_notices"),
+        # Closed cases' content is cleared when the case class's retention is over.
+        Contribution("lifecycle.retention", "cityops.cases.privacy:CASE_CONTENT_RULE"),
     ),
 )

@@ -8,7 +8,7 @@ keeps the case itself: what happened, where and how it was handled stays on the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cityops.cases.intake.contact import Contact, mask_phone, unseal
 from cityops.cases.models import CaseRecord
 from cityops.cases.notices.subscribers import CaseSubscriber
+from cityops.config import Settings
 from cityops.kit.crypto import CryptoError, DataCipher
+from cityops.kit.retention import RetentionRule
 from cityops.kit.scope import DataScope, scoped
 
 #: How many cases one anonymising pass clears, so a backlog never holds one long transaction.
@@ -109,3 +111,48 @@ async def erase_contacts(session: AsyncSession, case_ids: list[int]) -> None:
         _clear(case)
     await _drop_subscribers(session, case_ids)
     await session.flush()
+
+
+#: What a case's text reads once its content is past retention.
+EXPIRED_TEXT = "（已超过保存期限，内容已清除）"
+
+
+def _clear_content(case: CaseRecord) -> None:
+    _clear(case)
+    case.text = EXPIRED_TEXT
+    case.address = ""
+    case.lon = case.lat = None
+    case.photos = []
+
+
+async def clear_expired_content(
+    session: AsyncSession, settings: Settings, now: datetime
+) -> list[str]:
+    """Clear the content of up to BATCH cases closed more than case_retention_days ago.
+
+    Text, address, point, photo references and any contact go; the record of what kind of
+    case it was, where in the org tree, when and how it moved stays for the statistics.
+    """
+    before = now - timedelta(days=settings.case_retention_days)
+    stmt = (
+        select(CaseRecord)
+        .where(CaseRecord.closed_at.is_not(None), CaseRecord.closed_at < before)
+        .where(CaseRecord.text != EXPIRED_TEXT)
+        .order_by(CaseRecord.id)
+        .limit(BATCH)
+    )
+    cases = list(await session.scalars(stmt))
+    for case in cases:
+        _clear_content(case)
+    ids = [c.id for c in cases]
+    await _drop_subscribers(session, ids)
+    await session.flush()
+    return [str(i) for i in ids]
+
+
+CASE_CONTENT_RULE = RetentionRule(
+    name="case.content",
+    data_class="case",
+    what="清除办结超过保存期限的案件的描述、地址、位置、照片与联系方式，保留统计记录",
+    step=clear_expired_content,
+)

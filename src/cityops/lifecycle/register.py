@@ -61,10 +61,11 @@ REGISTER: tuple[Holding, ...] = (
     Holding(
         "outbox_message",
         ("target", "payload"),
-        "the openid of a pending official-account notice",
+        "the openid (or WeCom user id) a notice goes to",
         DataClass.PERSONAL,
-        "read only with outbox.manage",
-        "until delivered or failed (not yet purged by the life-cycle job)",
+        "read only with outbox.manage, openids masked in the API",
+        "notice_recipient_retention_days after delivery or discard, then masked by the "
+        "life-cycle job (retention rule outbox.recipients; a masked row is not retried)",
     ),
     Holding(
         "case_record",
@@ -72,7 +73,8 @@ REGISTER: tuple[Holding, ...] = (
         "what the reporter wrote and where; photos may show people or plates",
         DataClass.CASE,
         "data scope on every read; photo files checked per reader",
-        "case_retention_days (documented; cases are not deleted by cityops)",
+        "case_retention_days after the case closes, then cleared by the life-cycle job "
+        "(retention rule case.content; category, places in the tree and the timeline stay)",
     ),
     Holding(
         "account",

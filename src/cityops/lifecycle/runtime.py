@@ -11,9 +11,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cityops.auth import audit
 from cityops.auth.audit import chain as audit_chain
 from cityops.config import Settings
 from cityops.kit.db import in_unit_of_work, utcnow
+from cityops.kit.module import enabled_modules
+from cityops.kit.retention import RETENTION_RULES, RetentionRule
 from cityops.lifecycle.service import anonymise_due
 
 log = logging.getLogger(__name__)
@@ -22,8 +25,15 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 1000
 
 
-async def run_once(settings: Settings, now: datetime | None = None) -> int:
-    """Anonymise every due contact, a batch per transaction; how many cases were cleared."""
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """The rules the enabled modules contribute to the retention hook point."""
+    return RETENTION_RULES.collect(enabled_modules(settings.disabled_modules))
+
+
+async def run_once(
+    settings: Settings, now: datetime | None = None, rules: list[RetentionRule] | None = None
+) -> int:
+    """Anonymise every due contact, then apply every retention rule; how many contacts went."""
     at = now or utcnow()
     cleared = 0
     for _ in range(MAX_PASSES):
@@ -35,7 +45,37 @@ async def run_once(settings: Settings, now: datetime | None = None) -> int:
         cleared += len(ids)
         if not ids:
             break
+    for rule in retention_rules(settings) if rules is None else rules:
+        await apply_rule(settings, rule, at)
     return cleared
+
+
+async def apply_rule(settings: Settings, rule: RetentionRule, at: datetime) -> int:
+    """Run one rule a batch per transaction until nothing is due; each batch audited."""
+    done = 0
+    for _ in range(MAX_PASSES):
+
+        async def work(session: AsyncSession) -> list[str]:
+            keys = await rule.step(session, settings, at)
+            if keys:
+                await audit.record(
+                    session,
+                    action=f"retention.{rule.name}",
+                    result="success",
+                    actor_name="cityops-lifecycle",
+                    actor_org=settings.district_code,
+                    target=f"{len(keys)} {rule.data_class}",
+                    detail={"keys": keys, "at": at.isoformat()},
+                )
+            return keys
+
+        keys = await in_unit_of_work(settings.database_url, work)
+        done += len(keys)
+        if not keys:
+            break
+    if done:
+        log.info("retention %s: %d rows", rule.name, done)
+    return done
 
 
 async def _every(settings: Settings, interval: float, stop: asyncio.Event) -> None:

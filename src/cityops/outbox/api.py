@@ -21,6 +21,7 @@ from cityops.kit.outbox.queue import (
     rearm,
 )
 from cityops.kit.web import MAX_INT, NO_NUL, ClientIp, DbSession
+from cityops.outbox.retention import is_masked
 from cityops.outbox.runtime import platform_now
 from cityops.outbox.schemas import DiscardRequest, OutboxMessageRead, OutboxPage, outbox_read
 
@@ -78,6 +79,8 @@ async def retry_outbox(
     row = await _message(session, principal, message_id)
     if row.state not in RETRYABLE:
         raise Conflict(f"a {row.state} message cannot be retried", state=row.state)
+    if is_masked(row):
+        raise Conflict("its recipients were masked after their retention period", state=row.state)
     before = row.state
     rearm(row, platform_now(request.app.state))
     await audit.record(

@@ -1,6 +1,6 @@
 """The manifest of the outbox: its table, admin API, dispatcher and commands."""
 
-from cityops.kit.module import Command, Module
+from cityops.kit.module import Command, Contribution, Module
 
 module = Module(
     name="outbox",
@@ -12,4 +12,5 @@ module = Module(
     stop="cityops.outbox.runtime:stop_outbox",
     permissions=("outbox.manage",),
     commands=(Command("outbox", "cityops.outbox.cli:app"),),
+    contributes=(Contribution("lifecycle.retention", "cityops.outbox.retention:RECIPIENTS_RULE"),),
 )

@@ -22,6 +22,7 @@ from cityops.auth.passwords import hash_password_async
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
 from cityops.auth.signin.mfa import enrol_for_tool
+from cityops.auth.sources import GRANTABLE_SOURCES, set_source_grants
 from cityops.config import Settings
 from cityops.kit.db import utcnow
 from cityops.org.models import OrgLevel, OrgUnit
@@ -110,7 +111,10 @@ async def people_scopes(session: AsyncSession, district: str) -> list[str]:
     return sorted(set((await session.scalars(stmt)).all()))
 
 
-async def _system(session: AsyncSession, district: str, username: str, name: str) -> str:
+async def _system(
+    session: AsyncSession, district: str, source: str, username: str, name: str
+) -> str:
+    """Open (or refresh) the system client playing `source`, granted it, with a fresh key."""
     repo = AccountRepository(session)
     account = await repo.by_username(username)
     if account is None:
@@ -119,6 +123,8 @@ async def _system(session: AsyncSession, district: str, username: str, name: str
             None,
             NewAccount(username, Role.SYSTEM_CLIENT, district, display_name=name),
         )
+    if source in GRANTABLE_SOURCES and account.source_grants != [source]:
+        await set_source_grants(session, None, account, [source], tool=TOOL)
     await _revoke_old_keys(session, account)
     _, secret = await issue_tool_api_key(session, account, KEY_NAME, TOOL)
     return secret
@@ -176,7 +182,7 @@ async def prepare_accounts(
 ) -> SimAccounts:
     """Open (or refresh) the simulator's accounts and load the places it reports from."""
     keys = {
-        source: await _system(session, district, username, name)
+        source: await _system(session, district, source, username, name)
         for source, (username, name) in SYSTEMS.items()
     }
     officer = await _person(session, OFFICER[0], Role.DISTRICT_OFFICER, district, OFFICER[1])

@@ -33,9 +33,14 @@ class System:
 
 
 def make_system(
-    client: TestClient, backend: Backend, login: Login, org: str, prefix: str
+    client: TestClient,
+    backend: Backend,
+    login: Login,
+    org: str,
+    prefix: str,
+    sources: tuple[str, ...] = (),
 ) -> System:
-    """Open a system client account at `org` and have the security admin issue it a key."""
+    """Open a system client at `org`; the security admin grants it `sources` and issues a key."""
     username = unique(prefix)
 
     async def work(session: AsyncSession) -> int:
@@ -47,6 +52,13 @@ def make_system(
         return account.id
 
     account_id = in_db(backend, work)
+    if sources:
+        granted = client.put(
+            f"/api/v1/accounts/{account_id}/sources",
+            json={"sources": list(sources)},
+            headers=login.headers("t_security"),
+        )
+        assert granted.status_code == 200, granted.text
     reply = client.post(
         f"/api/v1/accounts/{account_id}/api-keys",
         json={"name": f"{prefix} 对接密钥"},
@@ -84,8 +96,8 @@ def systems(client: TestClient, backend: Backend, login: Login) -> Systems:
     return Systems(
         open311=make_system(client, backend, login, "310117", "o311"),
         open311_sijing=make_system(client, backend, login, SIJING, "o311sj"),
-        grid=make_system(client, backend, login, "310117", "grid"),
-        town_sijing=make_system(client, backend, login, SIJING, "town_sj"),
-        town_sheshan=make_system(client, backend, login, SHESHAN, "town_ss"),
+        grid=make_system(client, backend, login, "310117", "grid", ("grid",)),
+        town_sijing=make_system(client, backend, login, SIJING, "town_sj", ("town_system",)),
+        town_sheshan=make_system(client, backend, login, SHESHAN, "town_ss", ("town_system",)),
         district_client=make_system(client, backend, login, "310117", "dist"),
     )

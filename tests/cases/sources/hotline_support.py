@@ -76,7 +76,8 @@ async def accounts(session: AsyncSession) -> dict[str, int]:
         (SHESHAN, Role.SYSTEM_CLIENT, "310117103"),
         (UNSIGNED, Role.SYSTEM_CLIENT, "310117"),
     ):
-        account, _ = await create_account(session, None, NewAccount(name, role, org))
+        granted = NewAccount(name, role, org, sources=("hotline_12345",))
+        account, _ = await create_account(session, None, granted)
         made[name] = account.id
     handler, _ = await create_account(
         session,

@@ -159,7 +159,7 @@ def test_a_revoked_key_is_refused(
     clock: FakeClock,
 ) -> None:
     clock.set(sh(2026, 9, 3, 10, 0))
-    system = make_system(client, backend, login, "310117102", "town_rev")
+    system = make_system(client, backend, login, "310117102", "town_rev", ("town_system",))
     assert report(client, system, "R-1", places[SIJING_POINT]).status_code == 201
     revoke(client, login, system)
     assert_problem(report(client, system, "R-2", places[SIJING_POINT]), 401, "unauthenticated")

@@ -6,6 +6,10 @@ IoT, AI, video and command cases arrive on the bus. `POST /api/v1/cases` lets ea
 only the channels it speaks for, and keeps every caller's source keys apart from everyone
 else's (`<account id>:<key>`), so nobody can take a 12345 order number or a town system's case
 number before its owner sends it, nor learn from a 409 that someone else used it.
+
+One rule holds for system clients everywhere, here and on the adapters (12345, urban grid,
+town systems): a system client submits only for the sources the security admin granted its
+account (`PUT /api/v1/accounts/{id}/sources`, `cityops user sources`; auth/sources.py).
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ OWN_CHANNEL: dict[Source, str] = {
 }
 
 
+def check_grant(principal: Principal, source: Source) -> None:
+    """403 unless a system client's account was granted the source (others pass: roles rule)."""
+    if principal.role != Role.SYSTEM_CLIENT or principal.may_submit_for(source.value):
+        return
+    raise Forbidden(
+        f"this system client ({principal.username}) is not granted the source {source.value}; "
+        "the security admin grants sources (PUT /api/v1/accounts/{id}/sources)"
+    )
+
+
 def check_claim(principal: Principal, source: Source) -> None:
     """403 unless the caller's role may open cases of this source on the generic intake."""
     try:
@@ -41,6 +55,7 @@ def check_claim(principal: Principal, source: Source) -> None:
     except ValueError:
         allowed = frozenset()
     if source in allowed:
+        check_grant(principal, source)
         return
     where = OWN_CHANNEL.get(source, "the system or event feed that owns the channel")
     raise Forbidden(

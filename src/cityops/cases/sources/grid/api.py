@@ -27,6 +27,7 @@ from cityops.cases.http.api import view_of
 from cityops.cases.http.deps import Creator, Env, OutputCrs
 from cityops.cases.http.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn, new_case
 from cityops.cases.http.views import intake_read
+from cityops.cases.intake.claims import check_grant
 from cityops.cases.intake.opening import Source, Urgency
 from cityops.cases.sources.common import REPORT_NO, open_case, require_system_client
 from cityops.cases.sources.components import (
@@ -92,6 +93,7 @@ def _reporter_role(principal: Principal) -> None:
         return
     if principal.role == Role.SYSTEM_CLIENT:
         require_system_client(principal, "urban-grid intake")
+        check_grant(principal, Source.GRID)  # the 案卷号 are the urban-grid system's own
         return
     raise Forbidden(
         f"urban-grid intake is for the urban-grid system and grid workers, not {principal.role}"

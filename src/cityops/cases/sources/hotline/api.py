@@ -15,6 +15,7 @@ from cityops.cases.flow.env import CaseEnv
 from cityops.cases.flow.service import ActionInput, CaseService
 from cityops.cases.flow.table import STATUS_LABELS, Action, Status
 from cityops.cases.http.deps import Env
+from cityops.cases.intake.claims import check_grant
 from cityops.cases.intake.once import open_once, publish_after_response
 from cityops.cases.intake.opening import Intake, Source
 from cityops.cases.models import CaseRecord
@@ -38,9 +39,10 @@ OrderNo = Annotated[str, Path(pattern=ORDER_NO, description="工单编号")]
 async def hotline_system(
     principal: Annotated[Principal, Depends(require(Perm.CASE_CREATE))],
 ) -> Principal:
-    """Only system clients (the 12345 system's API key) speak for the hotline."""
+    """Only the system clients granted the 12345 source speak for the hotline (its orders')."""
     if principal.role != Role.SYSTEM_CLIENT:
         raise Forbidden("12345 orders come from a system client's API key")
+    check_grant(principal, Source.HOTLINE_12345)
     return principal
 
 

@@ -20,6 +20,7 @@ from cityops.cases.http.api import view_of
 from cityops.cases.http.deps import Creator, Env, OutputCrs, Reader
 from cityops.cases.http.schemas import CATEGORY, CaseIntakeRead, Location, ReporterIn, new_case
 from cityops.cases.http.views import intake_read
+from cityops.cases.intake.claims import check_grant
 from cityops.cases.intake.opening import Source, Urgency
 from cityops.cases.sources.common import REPORT_NO, open_case, require_system_client
 from cityops.cases.sources.town import feed as town_feed
@@ -95,6 +96,7 @@ def _prefix(principal: Principal) -> str:
 async def _town_system(principal: Principal, env: CaseEnv) -> None:
     """A system client whose account belongs to a street/town, else 403."""
     require_system_client(principal, "the town intake")
+    check_grant(principal, Source.TOWN_SYSTEM)
     node = (await env.tree.current()).get(principal.org_code)
     if node is None or node.level not in TOWN_LEVELS:
         raise Forbidden("a town system's account must belong to its street or town (街镇)")

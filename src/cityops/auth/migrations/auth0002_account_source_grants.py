@@ -1,0 +1,34 @@
+"""auth: account → source grants (which system client may submit for which case source)
+
+Revision ID: auth0002
+Revises: auth0001
+Create Date: 2026-12-07 17:30:00
+
+No grant is backfilled: after the upgrade a system client submits for a source only once the
+security admin grants it (`cityops user sources NAME hotline_12345`), so a key that could
+squat on another system's numbers before cannot do so after.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "auth0002"
+down_revision: str | None = "auth0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.add_column(
+        "account",
+        sa.Column("source_grants", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    with op.batch_alter_table("account") as batch:
+        batch.drop_column("source_grants")
