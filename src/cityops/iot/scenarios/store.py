@@ -1,0 +1,150 @@
+"""The engine's database work: load what runs, record outcomes, trip the breaker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cityops.iot.events import SceneEvent
+from cityops.iot.readings import DeviceInfo
+from cityops.iot.scenarios.kinds import Clearing, Firing, Outcome
+from cityops.iot.scenarios.models import ScenarioInstance, ScenarioTemplate, SceneEventRow
+from cityops.iot.scenarios.spec import RunSpec
+from cityops.kit.bus import Bus
+from cityops.kit.db import utcnow
+
+OPEN = ("active", "acknowledged")
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An outcome waiting to be recorded: for which device, and when its reading came in."""
+
+    device_id: str
+    outcome: Outcome
+    received_at: datetime | None  # None for a tick's outcome
+
+
+async def load_specs(session: AsyncSession) -> list[RunSpec]:
+    """Every instance with its pinned template version."""
+    stmt = select(ScenarioInstance, ScenarioTemplate).join(
+        ScenarioTemplate,
+        (ScenarioTemplate.code == ScenarioInstance.template_code)
+        & (ScenarioTemplate.version == ScenarioInstance.template_version),
+    )
+    return [spec_of(i, t) for i, t in (await session.execute(stmt)).tuples()]
+
+
+def spec_of(instance: ScenarioInstance, template: ScenarioTemplate) -> RunSpec:
+    """The run spec of an instance and its template version."""
+    return RunSpec(
+        instance_id=instance.id,
+        owner_code=instance.owner_code,
+        name=instance.name,
+        template_code=template.code,
+        template_version=template.version,
+        title=template.title,
+        kind=template.kind,
+        params=dict(instance.params),
+        severities=tuple(template.severities),
+        opens_case=template.opens_case,
+        category=template.category,
+        device_ids=frozenset(instance.device_ids),
+        profile=instance.profile,
+        enabled=instance.enabled,
+    )
+
+
+async def open_levels(session: AsyncSession, instance_id: int) -> dict[str, int]:
+    """The level of each device's open scene event of an instance (to resume after a restart)."""
+    stmt = select(SceneEventRow.device_id, SceneEventRow.level).where(
+        SceneEventRow.instance_id == instance_id, SceneEventRow.status.in_(OPEN)
+    )
+    return {d: lv for d, lv in (await session.execute(stmt)).tuples()}
+
+
+async def open_event(session: AsyncSession, instance_id: int, device_id: str) -> SceneEventRow | None:
+    """The device's open (active or acknowledged) scene event of an instance, if any."""
+    stmt = select(SceneEventRow).where(
+        SceneEventRow.instance_id == instance_id,
+        SceneEventRow.device_id == device_id,
+        SceneEventRow.status.in_(OPEN),
+    )
+    return (await session.scalars(stmt.limit(1))).first()
+
+
+async def record(
+    session: AsyncSession,
+    bus: Bus,
+    spec: RunSpec,
+    devices: dict[str, DeviceInfo | None],
+    pending: Sequence[Pending],
+) -> list[SceneEvent]:
+    """Write the outcomes; stage a SceneEvent for each new firing that opens a case."""
+    staged: list[SceneEvent] = []
+    for item in pending:
+        row = await open_event(session, spec.instance_id, item.device_id)
+        outcome = item.outcome
+        if isinstance(outcome, Clearing):
+            if row is not None:
+                row.status, row.cleared_at = "cleared", outcome.at
+            continue
+        if row is not None:  # de-duplicated while open; a higher level escalates it
+            if outcome.level > row.level:
+                row.level, row.severity = outcome.level, spec.severity(outcome.level)
+                row.detail = outcome.detail[:2000]
+            continue
+        event = await _fire(session, spec, devices.get(item.device_id), item.device_id, outcome)
+        if event is not None:
+            bus.stage(session, event)
+            staged.append(event)
+    return staged
+
+
+async def _fire(
+    session: AsyncSession, spec: RunSpec, device: DeviceInfo | None, device_id: str, outcome: Firing
+) -> SceneEvent | None:
+    row = SceneEventRow(
+        instance_id=spec.instance_id,
+        template_code=spec.template_code,
+        title=spec.title,
+        device_id=device_id,
+        owner_code=spec.owner_code,
+        severity=spec.severity(outcome.level),
+        level=outcome.level,
+        status="active",
+        value=str(outcome.value)[:64],
+        detail=outcome.detail[:2000],
+        fired_at=outcome.at,
+        recorded_at=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    if not (spec.opens_case and spec.category and device is not None):
+        return None
+    row.case_key = f"iot-scene-{row.id}"
+    name = device.name or device_id
+    return SceneEvent(
+        owner_code=device.owner_code,
+        key=row.case_key,
+        occurred_at=outcome.at,
+        category=spec.category,
+        lon=device.lon,
+        lat=device.lat,
+        text=f"【物联感知】{spec.title}：{name}{('（' + device.site + '）') if device.site else ''}，{outcome.detail}"[:2000],
+        device_id=device_id,
+        scenario=spec.template_code,
+    )
+
+
+async def trip(session: AsyncSession, instance_id: int, reason: str) -> None:
+    """Disable an instance with the breaker's reason (shown to its owner)."""
+    await session.execute(
+        update(ScenarioInstance)
+        .where(ScenarioInstance.id == instance_id)
+        .values(enabled=False, disabled_reason=reason[:2000], updated_at=utcnow())
+    )
