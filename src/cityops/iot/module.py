@@ -6,6 +6,10 @@ module = Module(
     name="iot",
     title="物联感知",
     requires=("org", "auth", "geo", "bus"),
+    routers=("cityops.iot.scenarios.api:router",),
+    tables=("cityops.iot.scenarios.models",),
     migrations="cityops.iot.migrations",
+    start="cityops.iot.scenarios.runtime:start_scenarios",
+    stop="cityops.iot.scenarios.runtime:stop_scenarios",
     permissions=("iot.read", "iot.manage", "iot.ingest", "iot.scenario"),
 )

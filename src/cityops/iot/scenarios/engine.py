@@ -83,7 +83,9 @@ class ScenarioEngine:
         except asyncio.QueueFull:
             self.shed_batches += 1
             self.shed_readings += len(readings)
-            log.warning("scenario inbox full: %d readings shed (stored, not evaluated)", len(readings))
+            log.warning(
+                "scenario inbox full: %d readings shed (stored, not evaluated)", len(readings)
+            )
 
     def tick(self, now: datetime | None = None) -> None:
         """Let time pass for every runner (the no-data kind fires on it)."""

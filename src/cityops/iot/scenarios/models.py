@@ -15,7 +15,9 @@ class ScenarioTemplate(Base):
     """One version of a district-authored scenario; a new version is a new row."""
 
     __tablename__ = "iot_scenario_template"
-    __table_args__ = (UniqueConstraint("code", "version", name="uq_iot_scenario_template_code_version"),)
+    __table_args__ = (
+        UniqueConstraint("code", "version", name="uq_iot_scenario_template_code_version"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), index=True)

@@ -132,14 +132,22 @@ class Runner:
             return
         if isinstance(item, Tick):
             for device_id, state in list(self.states.items()):
-                self._evaluate(device_id, None, lambda s: self.evaluator.tick(self.spec.params, s, item.now), state)
+                self._evaluate(
+                    device_id,
+                    None,
+                    lambda s: self.evaluator.tick(self.spec.params, s, item.now),
+                    state,
+                )
             return
         state = self.states.get(item.device_id)
         if state is None:
             state = self.evaluator.start(self.spec.params, self.env.now())
         sample = Sample(item.key, item.value, item.ts)
         self._evaluate(
-            item.device_id, item.received_at, lambda s: self.evaluator.step(self.spec.params, s, sample), state
+            item.device_id,
+            item.received_at,
+            lambda s: self.evaluator.step(self.spec.params, s, sample),
+            state,
         )
         self.counters.processed += 1
 
@@ -160,7 +168,9 @@ class Runner:
         self.states[device_id] = new_state
         self._pending.extend(Pending(device_id, o, received_at) for o in outcomes)
         if took > self.env.budget_s:
-            self._failed(f"一次评估用时 {took * 1000:.0f} ms，超过预算 {self.env.budget_s * 1000:.0f} ms")
+            self._failed(
+                f"一次评估用时 {took * 1000:.0f} ms，超过预算 {self.env.budget_s * 1000:.0f} ms"
+            )
         else:
             self.counters.consecutive = 0
 
@@ -197,7 +207,9 @@ class Runner:
         try:
             await publish_all(self.env.bus, events)
         except Exception as exc:  # a network bus relays staged events from its outbox later
-            log.warning("scenario %s: scene events not published now (%r)", self.spec.instance_id, exc)
+            log.warning(
+                "scenario %s: scene events not published now (%r)", self.spec.instance_id, exc
+            )
         fired = [p.received_at for p in pending if isinstance(p.outcome, Firing) and p.received_at]
         if fired:
             self.env.on_fired(fired)

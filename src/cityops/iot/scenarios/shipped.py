@@ -40,7 +40,7 @@ def _lines(default: list[float], lo: float, hi: float, unit: str) -> ParamSpec:
 
 def _fixed(kind: str, default: Any, label: str, choices: list[str] | None = None) -> ParamSpec:
     return ParamSpec(
-        type="choice" if choices else kind,  # type: ignore[arg-type]
+        type="choice" if choices else kind,
         default=default,
         choices=choices or [],
         label=label,
@@ -64,7 +64,9 @@ def _switch(key: str, duration_s: float) -> dict[str, ParamSpec]:
     """A yes/no sensor (true = alarm): fire when it reads true for `duration_s`."""
     return _threshold(
         key,
-        ParamSpec(type="numbers", default=[0.5], min=0.5, max=0.5, label="告警线", overridable=False),
+        ParamSpec(
+            type="numbers", default=[0.5], min=0.5, max=0.5, label="告警线", overridable=False
+        ),
         _n(duration_s, 0, 3600, "持续时间", "秒"),
         ParamSpec(type="number", default=0.1, min=0.1, max=0.1, overridable=False),
     )
@@ -93,7 +95,9 @@ BASE_SCENARIOS: tuple[BaseScenario, ...] = (
         title="井盖倾斜/位移",
         kind="threshold",
         params=_threshold(
-            "tilt_deg", _lines([15.0], 1, 90, "度"), _n(10, 0, 600, "持续时间", "秒"),
+            "tilt_deg",
+            _lines([15.0], 1, 90, "度"),
+            _n(10, 0, 600, "持续时间", "秒"),
             _n(3, 0, 10, "回差", "度"),
         ),
         severities=["major"],
@@ -120,7 +124,9 @@ BASE_SCENARIOS: tuple[BaseScenario, ...] = (
         title="可燃气体浓度超限",
         kind="threshold",
         params=_threshold(
-            "gas_lel", _lines([25.0, 50.0], 1, 100, "%LEL"), _n(0, 0, 600, "持续时间", "秒"),
+            "gas_lel",
+            _lines([25.0, 50.0], 1, 100, "%LEL"),
+            _n(0, 0, 600, "持续时间", "秒"),
             _n(2, 0, 10, "回差", "%LEL"),
         ),
         severities=["major", "critical"],
@@ -136,7 +142,9 @@ BASE_SCENARIOS: tuple[BaseScenario, ...] = (
         title="垃圾桶满溢",
         kind="threshold",
         params=_threshold(
-            "fill_pct", _lines([80.0], 10, 100, "%"), _n(600, 0, 7200, "持续时间", "秒"),
+            "fill_pct",
+            _lines([80.0], 10, 100, "%"),
+            _n(600, 0, 7200, "持续时间", "秒"),
             _n(10, 0, 50, "回差", "%"),
         ),
         severities=["minor"],

@@ -36,7 +36,7 @@ async def load_specs(session: AsyncSession) -> list[RunSpec]:
         (ScenarioTemplate.code == ScenarioInstance.template_code)
         & (ScenarioTemplate.version == ScenarioInstance.template_version),
     )
-    return [spec_of(i, t) for i, t in (await session.execute(stmt)).tuples()]
+    return [spec_of(i, t) for i, t in (await session.execute(stmt)).all()]
 
 
 def spec_of(instance: ScenarioInstance, template: ScenarioTemplate) -> RunSpec:
@@ -64,10 +64,12 @@ async def open_levels(session: AsyncSession, instance_id: int) -> dict[str, int]
     stmt = select(SceneEventRow.device_id, SceneEventRow.level).where(
         SceneEventRow.instance_id == instance_id, SceneEventRow.status.in_(OPEN)
     )
-    return {d: lv for d, lv in (await session.execute(stmt)).tuples()}
+    return {d: lv for d, lv in (await session.execute(stmt)).all()}
 
 
-async def open_event(session: AsyncSession, instance_id: int, device_id: str) -> SceneEventRow | None:
+async def open_event(
+    session: AsyncSession, instance_id: int, device_id: str
+) -> SceneEventRow | None:
     """The device's open (active or acknowledged) scene event of an instance, if any."""
     stmt = select(SceneEventRow).where(
         SceneEventRow.instance_id == instance_id,
@@ -135,7 +137,9 @@ async def _fire(
         category=spec.category,
         lon=device.lon,
         lat=device.lat,
-        text=f"【物联感知】{spec.title}：{name}{('（' + device.site + '）') if device.site else ''}，{outcome.detail}"[:2000],
+        text=f"【物联感知】{spec.title}：{name}{('（' + device.site + '）') if device.site else ''}，{outcome.detail}"[
+            :2000
+        ],
         device_id=device_id,
         scenario=spec.template_code,
     )

@@ -57,7 +57,11 @@ class Composite:
         if value is None or is_late(last, sample.ts):
             return no_outcome(state)
         past = beyond(value, float(params[f"line_{side}"]), str(params[f"direction_{side}"]))
-        new = replace(state, **{f"last_{side}": sample.ts, f"past_{side}": sample.ts if past else None})
+        seen = sample.ts if past else None
+        if side == "a":
+            new = replace(state, last_a=sample.ts, past_a=seen)
+        else:
+            new = replace(state, last_b=sample.ts, past_b=seen)
         if state.active and not past:
             return replace(new, active=False), (Clearing(sample.ts, f"{sample.key} 已恢复"),)
         if state.active or new.past_a is None or new.past_b is None:

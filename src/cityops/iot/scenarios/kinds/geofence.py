@@ -73,7 +73,10 @@ class Geofence:
         axis = "lon" if sample.key == params["lon_key"] else "lat"
         if value is None or is_late(getattr(state, f"{axis}_ts"), sample.ts):
             return no_outcome(state)
-        new = replace(state, **{axis: value, f"{axis}_ts": sample.ts})
+        if axis == "lon":
+            new = replace(state, lon=value, lon_ts=sample.ts)
+        else:
+            new = replace(state, lat=value, lat_ts=sample.ts)
         if new.lon is None or new.lat is None or new.lon_ts != new.lat_ts:
             return new, ()
         inside = fence(ring_of(params)).contains(Point(new.lon, new.lat))

@@ -92,6 +92,8 @@ class RateOfChange:
         """The state of a device whose scene event is still open (after a restart)."""
         return RateState(active=True)
 
-    def tick(self, params: Params, state: RateState, now: datetime) -> tuple[RateState, Sequence[Outcome]]:
+    def tick(
+        self, params: Params, state: RateState, now: datetime
+    ) -> tuple[RateState, Sequence[Outcome]]:
         """Time alone changes nothing."""
         return no_outcome(state)

@@ -64,11 +64,17 @@ class Threshold:
         )
         held = float(params["duration_s"])
         reached = [
-            i for i, t in enumerate(since) if t is not None and (sample.ts - t).total_seconds() >= held
+            i
+            for i, t in enumerate(since)
+            if t is not None and (sample.ts - t).total_seconds() >= held
         ]
         new = replace(state, last_ts=sample.ts, since=since)
-        if state.level >= 0 and back_within(value, lines[0], direction, float(params["hysteresis"])):
-            return replace(new, level=-1), (Clearing(sample.ts, f"{value:g} 回到 {lines[0]:g} 以内"),)
+        if state.level >= 0 and back_within(
+            value, lines[0], direction, float(params["hysteresis"])
+        ):
+            return replace(new, level=-1), (
+                Clearing(sample.ts, f"{value:g} 回到 {lines[0]:g} 以内"),
+            )
         top = max(reached, default=-1)
         if top > state.level:
             detail = f"{params['key']}={value:g}，越过第{top + 1}级线 {lines[top]:g}"
