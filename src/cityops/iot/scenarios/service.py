@@ -181,7 +181,7 @@ class SceneEventService:
         """Active → acknowledged, recording who and when."""
         row = await self.get(principal, event_id)
         if row.status != "active":
-            raise Conflict(f"scene event {event_id} is {row.status}, not active", status=row.status)
+            raise Conflict(f"scene event {event_id} is {row.status}, not active", state=row.status)
         row.status, row.acked_at, row.acked_by = "acknowledged", utcnow(), principal.username
         return row
 
@@ -189,7 +189,7 @@ class SceneEventService:
         """Active or acknowledged → cleared by a person, recording who and when."""
         row = await self.get(principal, event_id)
         if row.status == "cleared":
-            raise Conflict(f"scene event {event_id} is already cleared", status=row.status)
+            raise Conflict(f"scene event {event_id} is already cleared", state=row.status)
         row.status, row.cleared_at, row.cleared_by = "cleared", utcnow(), principal.username
         return row
 
