@@ -148,6 +148,7 @@ class ScenarioEngine:
                 log.exception("scenario dispatch failed for a batch")
             finally:
                 self._inbox.task_done()
+            await asyncio.sleep(0)  # let the runners drain before routing the next batch
 
     async def _route(self, reading: Reading) -> list[Runner]:
         """The runners whose instance watches this device and key (cached per device and key)."""

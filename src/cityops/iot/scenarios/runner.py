@@ -48,7 +48,7 @@ class RunnerEnv:
     now: Callable[[], datetime]
     clock: Callable[[], float] = time.perf_counter  # times one evaluation against the budget
     on_fired: Callable[[list[datetime]], None] = lambda _received: None
-    queue_size: int = 20_000
+    queue_size: int = 100_000  # readings one instance may lag behind before it sheds
     breaker_after: int = 5  # consecutive errors (or over-budget evaluations) that disable it
     budget_s: float = 0.05  # the time one evaluation may take
 

@@ -67,16 +67,16 @@ async def open_levels(session: AsyncSession, instance_id: int) -> dict[str, int]
     return {d: lv for d, lv in (await session.execute(stmt)).all()}
 
 
-async def open_event(
-    session: AsyncSession, instance_id: int, device_id: str
-) -> SceneEventRow | None:
-    """The device's open (active or acknowledged) scene event of an instance, if any."""
+async def open_events(
+    session: AsyncSession, instance_id: int, device_ids: set[str]
+) -> dict[str, SceneEventRow]:
+    """The open scene event of each of these devices for an instance (one query)."""
     stmt = select(SceneEventRow).where(
         SceneEventRow.instance_id == instance_id,
-        SceneEventRow.device_id == device_id,
+        SceneEventRow.device_id.in_(sorted(device_ids)),
         SceneEventRow.status.in_(OPEN),
     )
-    return (await session.scalars(stmt.limit(1))).first()
+    return {row.device_id: row for row in await session.scalars(stmt)}
 
 
 async def record(
@@ -86,31 +86,38 @@ async def record(
     devices: dict[str, DeviceInfo | None],
     pending: Sequence[Pending],
 ) -> list[SceneEvent]:
-    """Write the outcomes; stage a SceneEvent for each new firing that opens a case."""
-    staged: list[SceneEvent] = []
+    """Write the outcomes in a few statements; stage a SceneEvent per new case-opening firing."""
+    opened = await open_events(session, spec.instance_id, {p.device_id for p in pending})
+    fired: list[tuple[SceneEventRow, Firing]] = []
     for item in pending:
-        row = await open_event(session, spec.instance_id, item.device_id)
-        outcome = item.outcome
+        row, outcome = opened.get(item.device_id), item.outcome
         if isinstance(outcome, Clearing):
             if row is not None:
                 row.status, row.cleared_at = "cleared", outcome.at
-            continue
-        if row is not None:  # de-duplicated while open; a higher level escalates it
-            if outcome.level > row.level:
-                row.level, row.severity = outcome.level, spec.severity(outcome.level)
-                row.detail = outcome.detail[:2000]
-            continue
-        event = await _fire(session, spec, devices.get(item.device_id), item.device_id, outcome)
+                del opened[item.device_id]
+        elif row is None:
+            row = _row(spec, item.device_id, outcome)
+            session.add(row)
+            opened[item.device_id] = row
+            fired.append((row, outcome))
+        elif outcome.level > row.level:  # de-duplicated while open; a higher level escalates
+            row.level, row.severity = outcome.level, spec.severity(outcome.level)
+            row.detail = outcome.detail[:2000]
+    if not fired:
+        return []
+    await session.flush()  # one batched INSERT: the rows' ids are the firings' ids
+    staged: list[SceneEvent] = []
+    for row, outcome in fired:
+        event = _event(spec, devices.get(row.device_id), row, outcome)
         if event is not None:
+            row.case_key = event.key
             bus.stage(session, event)
             staged.append(event)
     return staged
 
 
-async def _fire(
-    session: AsyncSession, spec: RunSpec, device: DeviceInfo | None, device_id: str, outcome: Firing
-) -> SceneEvent | None:
-    row = SceneEventRow(
+def _row(spec: RunSpec, device_id: str, outcome: Firing) -> SceneEventRow:
+    return SceneEventRow(
         instance_id=spec.instance_id,
         template_code=spec.template_code,
         title=spec.title,
@@ -124,23 +131,26 @@ async def _fire(
         fired_at=outcome.at,
         recorded_at=utcnow(),
     )
-    session.add(row)
-    await session.flush()
+
+
+def _event(
+    spec: RunSpec, device: DeviceInfo | None, row: SceneEventRow, outcome: Firing
+) -> SceneEvent | None:
+    """The case-opening event of a firing, when the scenario opens cases and the device is known."""
     if not (spec.opens_case and spec.category and device is not None):
         return None
-    row.case_key = f"iot-scene-{row.id}"
-    name = device.name or device_id
+    site = f"（{device.site}）" if device.site else ""
     return SceneEvent(
         owner_code=device.owner_code,
-        key=row.case_key,
+        key=f"iot-scene-{row.id}",
         occurred_at=outcome.at,
         category=spec.category,
         lon=device.lon,
         lat=device.lat,
-        text=f"【物联感知】{spec.title}：{name}{('（' + device.site + '）') if device.site else ''}，{outcome.detail}"[
+        text=f"【物联感知】{spec.title}：{device.name or row.device_id}{site}，{outcome.detail}"[
             :2000
         ],
-        device_id=device_id,
+        device_id=row.device_id,
         scenario=spec.template_code,
     )
 
