@@ -18,6 +18,7 @@ from cityops.portal import (
     auth_pages,
     bus_page,
     citizen,
+    iot_scenarios_page,
     mobile,
     overview_pages,
     photos,
@@ -126,6 +127,7 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(overview_pages.router)
     app.include_router(bus_page.router)  # the platform operator's view of the event bus
+    app.include_router(iot_scenarios_page.router)  # IoT scenarios: templates, instances, alarms
     app.include_router(audit_pages.router)  # the audit admin's log (等保 2.0 security audit)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)
