@@ -31,7 +31,7 @@ from cityops.video.sip.message import (
     SipRequest,
     SipResponse,
     param,
-    parse_headers,
+    routable_headers,
     response_to,
     uri_user,
 )
@@ -148,11 +148,7 @@ class UpperPlatform:
     def _on_bad_message(self, data: bytes, error: SipParseError, peer: Peer) -> None:
         """Answer a malformed request when its headers let us route an answer; else drop it."""
         log.info("video: malformed SIP from %s: %s", peer, error.reason)
-        try:
-            head = data.split(b"\r\n\r\n", 1)[0]
-            start, headers = parse_headers(head)
-        except SipParseError:
-            return
+        start, headers = routable_headers(data)
         request = SipRequest(headers, b"", start.split(" ", 1)[0], "")
         if start.startswith("SIP/") or any(request.header(h) is None for h in ("Via", "CSeq")):
             return

@@ -194,6 +194,18 @@ def parse_headers(head: bytes) -> tuple[str, list[tuple[str, str]]]:
     return start, headers
 
 
+def routable_headers(data: bytes) -> tuple[str, list[tuple[str, str]]]:
+    """Start line and the well-formed headers of a broken message: enough to answer it 400."""
+    head = data[:MAX_MESSAGE_BYTES].split(b"\r\n\r\n", 1)[0]
+    lines = head.decode("utf-8", errors="replace").split("\r\n")
+    headers = []
+    for line in lines[1:MAX_HEADERS]:
+        name, colon, value = line.partition(":")
+        if colon and name.strip() and " " not in name.strip() and len(line) <= MAX_HEADER_LINE:
+            headers.append((canonical(name), value.strip()))
+    return lines[0].strip(), headers
+
+
 def parse(data: bytes) -> SipRequest | SipResponse:
     """One SIP message from bytes; raises SipParseError with the status to answer."""
     if len(data) > MAX_MESSAGE_BYTES:
