@@ -1,9 +1,12 @@
 """MANSCDP XML bodies (GB/T 28181-2016 Appendix A): decode, encode, read commands.
 
 Devices often declare GB2312 and send GBK, GB18030 or UTF-8 (WVP-GB28181-pro #1344: rare
-characters garbled). So a body is read as GB18030 (⊇ GBK ⊇ GB2312) whatever it declares; a
-body that declares UTF-8 and is valid UTF-8 is read as UTF-8; one that is not GB18030 falls
-back to UTF-8. We write GB2312 when every character fits, GB18030 otherwise.
+characters garbled), so the declaration is ignored and the body is read as GB18030 (⊇ GBK ⊇
+GB2312) — except when it is valid UTF-8 whose every non-ASCII character is CJK text: GB18030
+decoding almost never fails, so it alone would garble every UTF-8 device. GBK bytes that happen
+to be valid UTF-8 decode to Latin, Cyrillic … (a GBK "一" is UTF-8 "һ"), which the CJK test
+refuses (tests/video/test_gb28181.py checks every basic ideograph). Replacement is the last resort. We write GB2312 when every
+character fits, GB18030 otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from defusedxml import ElementTree as SafeTree
 
 MAX_ITEMS_PER_MESSAGE = 1000
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_DECLARED = re.compile(rb"encoding\s*=\s*[\"']([A-Za-z0-9_-]+)[\"']", re.IGNORECASE)
 
 
 class BadBody(ValueError):
@@ -26,24 +28,34 @@ class BadBody(ValueError):
 def decode(body: bytes) -> str:
     """The text of a body, its XML declaration removed (see the module doc for the rule)."""
     match = _DECLARATION.match(body)
-    declared = b""
     if match:
-        found = _DECLARED.search(match.group(0))
-        declared = found.group(1).lower() if found else b""
         body = body[match.end() :]
-    if declared in (b"utf-8", b"utf8"):
-        try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if all(ch.isascii() or _cjk(ord(ch)) for ch in text):
+            return text
     try:
         return body.decode("gb18030")
     except UnicodeDecodeError:
-        pass
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
         return body.decode("gb18030", errors="replace")
+
+
+#: Code points of Chinese text: CJK punctuation, radicals, ideographs (all extensions), full-width.
+_CJK_RANGES = (
+    (0x2000, 0x206F),
+    (0x2E80, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFFEF),
+    (0x20000, 0x3FFFF),
+)
+
+
+def _cjk(code: int) -> bool:
+    return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
 def encode(xml: str) -> bytes:

@@ -31,8 +31,8 @@ from cityops.video.sip.message import (
     SipRequest,
     SipResponse,
     param,
-    routable_headers,
     response_to,
+    routable_headers,
     uri_user,
 )
 from cityops.video.sip.transaction import ClientTransactions, ServerTransactions
