@@ -84,7 +84,7 @@ async def test_malformed_and_oversized_udp_are_answered_and_the_server_lives() -
 @sync
 async def test_bad_bodies_and_unknown_devices_over_udp() -> None:
     store = MemoryStore()
-    async with running(store) as (platform, fleet):
+    async with running(store) as (_platform, fleet):
         device = nvr(78, 0)
         fleet.add(device)
         assert (await fleet.register(device.device_id)).status == 200
