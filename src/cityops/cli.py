@@ -155,6 +155,10 @@ def demo(
         float,
         typer.Option(help="Synthetic reports per second for the live feed (0: no simulator)."),
     ] = 0.2,
+    video_devices: Annotated[
+        int,
+        typer.Option(help="Synthetic GB/T 28181 devices registering to the SIP server (0: none)."),
+    ] = 4,
 ) -> None:
     """Migrate, seed Songjiang, create demo accounts, serve, and feed labelled synthetic cases."""
     migrate()
@@ -171,15 +175,17 @@ def demo(
     if no_serve:
         return
     feed = _start_simulator(f"http://{host}:{port}", simulate_rate) if simulate_rate > 0 else None
+    cameras = _start_video_simulator(video_devices) if video_devices > 0 else None
     # uvicorn shuts down on SIGTERM, then raises it again under the handler it found; with the
     # default one the process would die there and leave the simulator feeding nothing.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        if feed is not None:
-            feed.terminate()
-            feed.wait(timeout=15)
+        for child in (feed, cameras):
+            if child is not None:
+                child.terminate()
+                child.wait(timeout=15)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -193,6 +199,19 @@ def _start_simulator(base_url: str, rate: float) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cityops", "simulate", "cases"]
     # Our own interpreter and arguments, no shell: nothing untrusted reaches the command line.
     return subprocess.Popen([*command, "--base-url", base_url, "--rate", str(rate)])  # noqa: S603
+
+
+def _start_video_simulator(devices: int) -> subprocess.Popen[bytes]:
+    """The SIP server on (CITYOPS_SIP_ENABLED) and `cityops simulate video` registering to it."""
+    import os
+
+    os.environ.setdefault("CITYOPS_SIP_ENABLED", "true")
+    get_settings.cache_clear()
+    settings = get_settings()
+    typer.echo(f"Video: SIP on {settings.sip_host}:{settings.sip_port}, {devices} 模拟 devices")
+    command = [sys.executable, "-m", "cityops", "simulate", "video", "--devices", str(devices)]
+    command += ["--port", str(settings.sip_port)]
+    return subprocess.Popen(command)  # noqa: S603
 
 
 @app.command()

@@ -386,6 +386,58 @@ class Settings(BaseSettings):
         default=500, ge=1, description="Open overview streams (SSE) this process accepts."
     )
 
+    # --- video hub: GB/T 28181 SIP server (docs/video.md) -------------------------------------
+    sip_enabled: bool = Field(
+        default=False,
+        description="Run the GB/T 28181 SIP server (upper-platform role) in this process; "
+        "`cityops demo` turns it on.",
+    )
+    sip_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 (cameras on the network register)
+        max_length=64,
+        description="SIP bind address.",
+    )
+    sip_port: int = Field(default=5060, ge=0, le=65535, description="SIP port, UDP and TCP.")
+    sip_advertised_host: str = Field(
+        default="127.0.0.1",
+        max_length=64,
+        description="The address devices reach us at, written into our Via when we send.",
+    )
+    sip_domain: str = Field(
+        default="3101170000",
+        pattern=r"^[0-9]{10}$",
+        description="SIP domain (realm): the first 10 digits of the platform ID by convention.",
+    )
+    sip_platform_id: str = Field(
+        default="31011700002000000001",
+        pattern=r"^[0-9]{20}$",
+        description="This platform's 20-digit GB/T 28181 code (type 200).",
+    )
+    sip_password: SecretStr = Field(
+        default=SecretStr("12345678"),
+        description="The registration password devices and lower platforms use (digest MD5); "
+        "change it in production.",
+    )
+    sip_keepalive_seconds: float = Field(
+        default=60.0, gt=0, description="Expected keepalive interval; offline after 3 missed."
+    )
+    sip_register_limit: int = Field(
+        default=20, ge=1, description="REGISTERs one address may send per window (else 503)."
+    )
+    sip_register_window: float = Field(
+        default=1.0, gt=0, description="The window of sip_register_limit, in seconds."
+    )
+    sip_owners: dict[str, str] = Field(
+        default_factory=dict,
+        description="Device code prefix → org code that owns the device (data scope), "
+        'e.g. {"31011710": "310117101"}; the district owns the rest.',
+    )
+    video_alarm_category: str = Field(
+        default="event:0409",
+        max_length=64,
+        description="The case category a GB/T 28181 alarm opens (set per district).",
+    )
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the configured database is SQLite."""

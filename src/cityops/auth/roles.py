@@ -47,6 +47,9 @@ class Perm(StrEnum):
     IOT_SCENARIO = "iot.scenario"  # author (district) or instantiate (town) scenarios, ack alarms
     SHARING_APPLY = "sharing.apply"  # apply for another owner's data or scenario
     SHARING_APPROVE = "sharing.approve"  # approve, reject and revoke applications (district)
+    # R4 video hub (视频中台)
+    VIDEO_READ = "video.read"  # devices, channels and the catalog tree in scope
+    VIDEO_MANAGE = "video.manage"  # device owners, catalog queries, of the own org unit
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -128,6 +131,15 @@ IOT_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.SYSTEM_CLIENT: frozenset({Perm.IOT_READ, Perm.IOT_INGEST}),
 }
 for _role, _granted in IOT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+#: R4 video hub: the district runs it, towns manage their own devices, leaders watch.
+VIDEO_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.DISTRICT_OFFICER: frozenset({Perm.VIDEO_READ, Perm.VIDEO_MANAGE}),
+    Role.TOWN_OPERATOR: frozenset({Perm.VIDEO_READ, Perm.VIDEO_MANAGE}),
+    Role.LEADER: frozenset({Perm.VIDEO_READ}),
+}
+for _role, _granted in VIDEO_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 ROLE_LABELS: dict[Role, str] = {

@@ -57,3 +57,41 @@ def simulate_cases(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"simulation: {stats.line()}")
+
+
+@app.command("video")
+def simulate_video(
+    host: Annotated[str, typer.Option(help="The platform's SIP address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Its SIP port.")] = 5060,
+    devices: Annotated[int, typer.Option(min=1, max=100_000, help="Synthetic devices.")] = 10,
+    channels: Annotated[int, typer.Option(min=0, max=10_000, help="Cameras per device.")] = 8,
+    packet_items: Annotated[int, typer.Option(min=1, help="Catalog items per MESSAGE.")] = 4,
+    transport: Annotated[str, typer.Option(help="udp or tcp.")] = "udp",
+    keepalive: Annotated[float, typer.Option(min=0.01, help="Keepalive interval, s.")] = 60.0,
+    duration: Annotated[float | None, typer.Option(min=1, help="Stop after seconds.")] = None,
+) -> None:
+    """Synthetic GB/T 28181 devices (模拟): register with digest, keep alive, answer catalogs."""
+    import asyncio
+    import logging
+
+    from cityops.config import get_settings
+    from cityops.video.simulator.run import VideoSimConfig, simulate_video
+
+    if transport not in ("udp", "tcp"):
+        raise typer.BadParameter("udp or tcp", param_hint="--transport")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = get_settings()
+    config = VideoSimConfig(
+        host=host,
+        port=port,
+        domain=settings.sip_domain,
+        password=settings.sip_password.get_secret_value(),
+        devices=devices,
+        channels=channels,
+        packet_items=packet_items,
+        transport="tcp" if transport == "tcp" else "udp",
+        keepalive_seconds=keepalive,
+        duration=duration,
+    )
+    stats = asyncio.run(simulate_video(config))
+    typer.echo(f"simulation (synthetic): {stats.line()}")

@@ -1,0 +1,1 @@
+"""The video hub's own Alembic branch (`video`)."""

@@ -1,0 +1,1 @@
+"""The video registry: devices and channels as the platform heard them, scoped by owner."""

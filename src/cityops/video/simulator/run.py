@@ -1,0 +1,128 @@
+"""`cityops simulate video`: N synthetic devices register, keep alive and answer catalogs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from cityops.video.simulator.fleet import Fleet, SimDevice, device_code, synthetic_channels
+from cityops.video.sip.transport import Kind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSimConfig:
+    """What to simulate and where the platform is."""
+
+    host: str = "127.0.0.1"
+    port: int = 5060
+    domain: str = "3101170000"
+    password: str = "12345678"
+    devices: int = 10
+    channels: int = 8
+    packet_items: int = 4
+    civil_code: str = "31011700"
+    transport: Kind = "udp"
+    keepalive_seconds: float = 60.0
+    duration: float | None = None
+    concurrency: int = 200
+    first_serial: int = 1
+
+
+@dataclass(slots=True)
+class VideoSimStats:
+    """What happened, for the closing line."""
+
+    registered: int = 0
+    refused: int = 0
+    keepalives: int = 0
+    keepalive_failures: int = 0
+    catalogs: int = 0
+    register_seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.registered} synthetic devices registered in {self.register_seconds:.1f} s "
+            f"({self.refused} refused), {self.keepalives} keepalives "
+            f"({self.keepalive_failures} failed), {self.catalogs} catalogs answered"
+        )
+
+
+def build_fleet(config: VideoSimConfig) -> Fleet:
+    """The fleet and its devices (synthetic NVRs with rare-character camera names)."""
+    fleet = Fleet(
+        (config.host, config.port),
+        domain=config.domain,
+        password=config.password,
+        kind=config.transport,
+        packet_items=config.packet_items,
+    )
+    for serial in range(config.first_serial, config.first_serial + config.devices):
+        code = device_code(config.civil_code, 118, serial)
+        fleet.add(SimDevice(code, f"模拟录像机{serial}", synthetic_channels(code, config.channels)))
+    return fleet
+
+
+async def register_all(fleet: Fleet, concurrency: int, stats: VideoSimStats) -> None:
+    """Register every device, `concurrency` at a time."""
+    gate = asyncio.Semaphore(concurrency)
+    started = time.perf_counter()
+
+    async def one(device_id: str) -> None:
+        async with gate:
+            try:
+                answer = await fleet.register(device_id)
+            except (TimeoutError, ConnectionError):
+                stats.refused += 1
+                return
+            if answer.status == 200:
+                stats.registered += 1
+            else:
+                stats.refused += 1
+
+    await asyncio.gather(*(one(d) for d in fleet.devices))
+    stats.register_seconds = time.perf_counter() - started
+
+
+async def keep_alive(fleet: Fleet, interval: float, stats: VideoSimStats) -> None:
+    """Each device sends a keepalive every `interval`, spread evenly over the interval."""
+    devices = [d for d in fleet.devices.values() if d.registered]
+    if not devices:
+        return
+    gap = interval / len(devices)
+    while True:
+        for device in devices:
+            started = time.perf_counter()
+            try:
+                answer = await fleet.keepalive(device.device_id)
+                ok = answer.status == 200
+            except (TimeoutError, ConnectionError):
+                ok = False
+            stats.keepalives += ok
+            stats.keepalive_failures += not ok
+            await asyncio.sleep(max(0.0, gap - (time.perf_counter() - started)))
+
+
+async def simulate_video(config: VideoSimConfig) -> VideoSimStats:
+    """Run the fleet until `duration` (or forever)."""
+    stats = VideoSimStats()
+    fleet = build_fleet(config)
+    await fleet.start()
+    try:
+        await register_all(fleet, config.concurrency, stats)
+        log.info("simulate video: %s", stats.line())
+        alive = asyncio.ensure_future(keep_alive(fleet, config.keepalive_seconds, stats))
+        try:
+            await asyncio.wait_for(asyncio.shield(alive), config.duration)
+        except TimeoutError:
+            pass
+        finally:
+            alive.cancel()
+            await asyncio.gather(alive, return_exceptions=True)
+    finally:
+        stats.catalogs = fleet.catalogs_sent
+        await fleet.stop()
+    return stats
