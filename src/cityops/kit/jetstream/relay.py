@@ -44,8 +44,9 @@ _ROWS = "cityops_bus_rows"
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 #: Session classes whose commits write staged rows.
 _WRITING: set[type[Session]] = set()
-#: How long the sweeper gathers published events before deleting their rows in one statement.
-_GATHER_SECONDS = 0.1
+#: How long the sweeper gathers published events before deleting their rows in one statement
+#: (one transaction a second however busy; well inside the relay's grace period).
+_GATHER_SECONDS = 1.0
 #: How many committed-but-not-yet-published events a process remembers.
 _REMEMBER = 100_000
 
