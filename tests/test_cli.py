@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -220,6 +221,22 @@ def test_user_create_refuses_a_taken_username(database: Path, prepared: Prepared
     assert taken.returncode == 2
     assert taken.stderr.strip() == "refused: username dave is taken"
     assert query(database, "SELECT count(*) FROM account WHERE username = 'dave'")[0][0] == 1
+
+
+def test_user_sources_and_keys_for_a_system_client(database: Path, prepared: Prepared) -> None:
+    args = ["user", "create", "sys12345", "--role", "system_client", "--org", "310117"]
+    assert cityops(database, *args).returncode == 0
+    shown = cityops(database, "user", "sources", "sys12345")
+    assert shown.returncode == 0 and shown.stdout.strip() == "sys12345: (no source)"
+    granted = cityops(database, "user", "sources", "sys12345", "hotline_12345", "grid")
+    assert granted.stdout.strip() == "sys12345: grid hotline_12345", granted.stderr
+    row = query(database, "SELECT source_grants FROM account WHERE username = 'sys12345'")
+    assert json.loads(str(row[0][0])) == ["grid", "hotline_12345"]
+    refused = cityops(database, "user", "sources", "sys12345", "open311")
+    assert refused.returncode == 2 and "unknown source open311" in refused.stderr
+    cleared = cityops(database, "user", "sources", "sys12345", "--none")
+    assert cleared.stdout.strip() == "sys12345: (no source)"
+    assert cityops(database, "user", "keys", "--unrestricted").returncode == 0
 
 
 def test_user_create_with_an_unknown_role_is_a_usage_error(

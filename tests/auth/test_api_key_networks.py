@@ -73,3 +73,29 @@ def test_bad_networks_are_422(client: TestClient, backend: Backend, login: Login
             keys, json={"name": "k", "allowed_networks": bad}, headers=login.headers("t_security")
         )
         assert_problem(reply, 422, "validation")
+
+
+def test_keys_without_an_allow_list_are_flagged_and_listed(
+    client: TestClient, backend: Backend, login: Login
+) -> None:
+    system = new_account(backend, Role.SYSTEM_CLIENT, "310117", prefix="open_key", password=None)
+    security = login.headers("t_security")
+    keys = f"{ACCOUNTS}/{system.id}/api-keys"
+    created = client.post(keys, json={"name": "旧密钥"}, headers=security).json()["key"]
+    assert created["unrestricted"] is True
+    listed = client.get(f"{ACCOUNTS}/api-keys", params={"unrestricted": "true"}, headers=security)
+    assert listed.status_code == 200, listed.text
+    mine = [k for k in listed.json() if k["account_id"] == system.id]
+    assert [(k["id"], k["username"], k["unrestricted"]) for k in mine] == [
+        (created["id"], system.username, True)
+    ]
+    networks = f"{keys}/{created['id']}/networks"
+    put = client.put(networks, json={"allowed_networks": ["10.0.0.0/8"]}, headers=security)
+    assert put.status_code == 200 and put.json()["unrestricted"] is False
+    again = client.get(f"{ACCOUNTS}/api-keys", params={"unrestricted": "true"}, headers=security)
+    assert system.id not in {k["account_id"] for k in again.json()}
+    everything = client.get(f"{ACCOUNTS}/api-keys", headers=security).json()
+    assert any(k["id"] == created["id"] for k in everything)
+    for who in ("t_admin", "t_auditor", "t_duty"):
+        refused = client.get(f"{ACCOUNTS}/api-keys", headers=login.headers(who))
+        assert refused.status_code == 403, (who, refused.text)

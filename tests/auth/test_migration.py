@@ -23,10 +23,17 @@ def test_auth0001_goes_up_and_down(tmp_path: Path) -> None:
     assert "allowed_networks" in columns
 
 
-def test_auth0002_adds_source_grants_and_goes_back(tmp_path: Path, backend: Backend) -> None:
+def test_auth0002_adds_source_grants_drops_lock_columns_and_goes_back(
+    tmp_path: Path, backend: Backend
+) -> None:
     from cityops.kit.migrate import downgrade, upgrade
 
-    assert model_differences(backend.settings.database_url, {"source_grants"}) == []
+    assert (
+        model_differences(
+            backend.settings.database_url, {"source_grants", "failed_logins", "locked_until"}
+        )
+        == []
+    )
     path = tmp_path / "g.db"
     url = f"sqlite+aiosqlite:///{path}"
 
@@ -36,7 +43,9 @@ def test_auth0002_adds_source_grants_and_goes_back(tmp_path: Path, backend: Back
 
     upgrade(url, "auth0002")
     assert "source_grants" in columns()
+    assert not {"failed_logins", "locked_until"} & columns()
     downgrade(url, "auth0001")
     assert "source_grants" not in columns()
+    assert {"failed_logins", "locked_until"} <= columns()
     upgrade(url, "heads")
     assert "source_grants" in columns()

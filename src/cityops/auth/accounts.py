@@ -112,7 +112,6 @@ async def create_account(
             # An admin-chosen or generated password is known to someone else: change at first login.
             must_change_password=actor is not None or one_time is not None,
             active=True,
-            failed_logins=0,
         )
     )
     await audit.record(
@@ -240,8 +239,6 @@ async def reset_password(
     now = utcnow()
     account.password_hash = await hash_password_async(password)
     account.must_change_password = True
-    account.failed_logins = 0
-    account.locked_until = None
     await throttle.clear_all(session, account.username)  # the reset unlocks every address
     await AccountRepository(session).revoke_tokens(account.id, now, kind="session")
     await audit.record(

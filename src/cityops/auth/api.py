@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -10,12 +11,14 @@ from cityops.auth import accounts as account_service
 from cityops.auth import service
 from cityops.auth import sources as source_grants
 from cityops.auth.deps import SESSION_COOKIE, CurrentPrincipal, PrincipalCache, require
+from cityops.auth.models import Account
 from cityops.auth.principal import Principal
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Perm, Role
 from cityops.auth.schemas import (
     AccountCreate,
     AccountCreated,
+    AccountKeyRead,
     AccountPage,
     AccountRead,
     AccountUpdate,
@@ -29,9 +32,10 @@ from cityops.auth.schemas import (
     MeRead,
     PasswordChange,
     PasswordReset,
+    SignInLock,
     SourceGrants,
 )
-from cityops.auth.signin import mfa
+from cityops.auth.signin import mfa, throttle
 from cityops.auth.signin.replies import now_of, refusal, session_reply
 from cityops.config import Settings
 from cityops.kit.errors import NotFound, ProblemError
@@ -46,6 +50,28 @@ Granter = Annotated[Principal, Depends(require(Perm.ACCOUNT_GRANT))]
 AccountId = Annotated[int, Path(ge=1, le=MAX_INT)]
 KeyId = Annotated[int, Path(ge=1, le=MAX_INT)]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT)]
+
+
+async def _reads(
+    session: DbSession, request: Request, accounts: Sequence[Account]
+) -> list[AccountRead]:
+    """Accounts as read, each with the addresses its name is locked from now (the throttle)."""
+    locks = await throttle.locks_of(session, [a.username for a in accounts], now_of(request))
+    return [
+        AccountRead.model_validate(account).model_copy(
+            update={
+                "sign_in_locks": [
+                    SignInLock(client_ip=ip, locked_until=until)
+                    for ip, until in locks.get(account.username, [])
+                ]
+            }
+        )
+        for account in accounts
+    ]
+
+
+async def _read(session: DbSession, request: Request, account: Account) -> AccountRead:
+    return (await _reads(session, request, [account]))[0]
 
 
 def _cache(request: Request) -> PrincipalCache:
@@ -88,13 +114,13 @@ async def logout(
 
 
 @auth_router.get("/me", response_model=MeRead, summary="Who am I")
-async def me(principal: CurrentPrincipal, session: DbSession) -> MeRead:
+async def me(principal: CurrentPrincipal, session: DbSession, request: Request) -> MeRead:
     """The caller's account, permissions and data scope."""
     account = await AccountRepository(session).get_unscoped(principal.account_id)
     if account is None:
         raise NotFound("account", principal.account_id)
     return MeRead(
-        account=AccountRead.model_validate(account),
+        account=await _read(session, request, account),
         permissions=sorted(p.value for p in principal.permissions),
         scope=sorted(principal.scope.prefixes),
         token_kind=principal.token_kind,
@@ -121,6 +147,7 @@ async def change_password(
 async def list_accounts(
     principal: AccountReader,
     session: DbSession,
+    request: Request,
     role: Role | None = None,
     q: Annotated[str, Query(max_length=64, pattern=NO_NUL)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -130,8 +157,32 @@ async def list_accounts(
     rows, total = await account_service.list_accounts(
         session, principal, role=role, q=q, limit=limit, offset=offset
     )
-    items = [AccountRead.model_validate(r) for r in rows]
+    items = await _reads(session, request, rows)
     return AccountPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@accounts_router.get(
+    "/api-keys", response_model=list[AccountKeyRead], summary="API keys of every system"
+)
+async def list_all_api_keys(
+    principal: Granter,
+    session: DbSession,
+    unrestricted: Annotated[bool, Query(description="Only keys with no allow-list")] = False,
+) -> list[AccountKeyRead]:
+    """Unrevoked API keys in your scope; `unrestricted=true`: those usable from anywhere."""
+    rows = await AccountRepository(session).live_api_keys(
+        principal.scope, unrestricted=unrestricted
+    )
+    return [
+        AccountKeyRead.model_validate(
+            {
+                **ApiKeyRead.model_validate(key).model_dump(exclude={"unrestricted"}),
+                "account_id": account.id,
+                "username": account.username,
+            }
+        )
+        for account, key in rows
+    ]
 
 
 @accounts_router.post("", response_model=AccountCreated, status_code=201, summary="Open account")
@@ -157,11 +208,11 @@ async def create_account(
 
 @accounts_router.get("/{account_id}", response_model=AccountRead, summary="One account")
 async def get_account(
-    account_id: AccountId, principal: AccountReader, session: DbSession
+    account_id: AccountId, principal: AccountReader, session: DbSession, request: Request
 ) -> AccountRead:
-    """One account inside your scope."""
-    return AccountRead.model_validate(
-        await account_service.get_account(session, principal, account_id)
+    """One account inside your scope, with the addresses its name is locked from now."""
+    return await _read(
+        session, request, await account_service.get_account(session, principal, account_id)
     )
 
 
@@ -178,7 +229,7 @@ async def update_account(
     changes = account_service.AccountChanges(**body.model_dump(exclude_unset=True))
     account = await account_service.update_account(session, principal, account_id, changes, ip)
     _cache(request).forget_account(account_id)
-    return AccountRead.model_validate(account)
+    return await _read(session, request, account)
 
 
 @accounts_router.put(
@@ -196,7 +247,7 @@ async def set_sources(
     account = await account_service.get_account(session, principal, account_id)
     await source_grants.set_source_grants(session, principal, account, body.sources, ip)
     _cache(request).forget_account(account_id)
-    return AccountRead.model_validate(account)
+    return await _read(session, request, account)
 
 
 @accounts_router.post(

@@ -62,11 +62,18 @@ def user_create(
     typer.echo(f"created {created} ({role.value} at {org})")
 
 
+def _with_org_tables() -> None:
+    """Accounts point at org units: their table must be known before an account is loaded."""
+    import cityops.org.models  # noqa: F401
+
+
 async def _sources(settings: Settings, username: str, sources: list[str] | None) -> list[str]:
     from cityops.auth.repository import AccountRepository
     from cityops.auth.sources import grant_by_username
     from cityops.kit.db import in_unit_of_work
     from cityops.kit.errors import NotFound
+
+    _with_org_tables()
 
     async def work(session: AsyncSession) -> list[str]:
         if sources is not None:
@@ -99,3 +106,41 @@ def user_sources(
         typer.echo(f"refused: {exc.detail}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"{username}: {' '.join(granted) or '(no source)'}")
+
+
+async def _keys(settings: Settings, unrestricted: bool) -> list[str]:
+    from cityops.auth.repository import AccountRepository
+    from cityops.kit.db import in_unit_of_work
+    from cityops.kit.scope import DataScope
+
+    _with_org_tables()
+
+    async def work(session: AsyncSession) -> list[str]:
+        rows = await AccountRepository(session).live_api_keys(
+            DataScope.everything(), unrestricted=unrestricted
+        )
+        return [
+            f"{account.username}\tkey {key.id}\t{key.name}\t"
+            + (", ".join(key.allowed_networks) or "未限制来源 (any address)")
+            for account, key in rows
+        ]
+
+    return await in_unit_of_work(settings.database_url, work)
+
+
+@app.command("keys")
+def user_keys(
+    unrestricted: Annotated[
+        bool, typer.Option("--unrestricted", help="Only keys with no allow-list (未限制来源).")
+    ] = False,
+) -> None:
+    """List the unrevoked API keys of system clients and where each may be used from."""
+    lines = run(lambda s: _keys(s, unrestricted))
+    for line in lines:
+        typer.echo(line)
+    if unrestricted and lines:
+        typer.echo(
+            f"{len(lines)} key(s) accept any address: set an allow-list "
+            "(PUT /api/v1/accounts/{id}/api-keys/{key}/networks)",
+            err=True,
+        )

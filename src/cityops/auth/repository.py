@@ -36,6 +36,24 @@ class AccountRepository:
         stmt = scoped(select(Account).where(Account.id == account_id), Account.org_code, scope)
         return await self.session.scalar(stmt)
 
+    async def live_api_keys(
+        self, scope: DataScope, *, unrestricted: bool
+    ) -> list[tuple[Account, AuthToken]]:
+        """Unrevoked API keys of the accounts in a scope (only those with no allow-list, if so)."""
+        stmt = scoped(
+            select(Account, AuthToken).join(AuthToken, AuthToken.account_id == Account.id),
+            Account.org_code,
+            scope,
+        ).where(AuthToken.kind == "api_key", AuthToken.revoked_at.is_(None))
+        rows = [
+            (account, key)
+            for account, key in await self.session.execute(
+                stmt.order_by(Account.username, AuthToken.id)
+            )
+        ]
+        # The allow-list is JSON: "empty" is tested here, the same on SQLite and PostgreSQL.
+        return [(a, k) for a, k in rows if not unrestricted or not k.allowed_networks]
+
     async def get_unscoped(self, account_id: int) -> Account | None:
         """One account by id for token resolution, where the token itself is the authority."""
         return await self.session.get(Account, account_id)

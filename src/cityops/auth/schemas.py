@@ -6,7 +6,14 @@ import ipaddress
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    computed_field,
+)
 
 from cityops.auth.roles import Role
 from cityops.kit.web import MAX_INT, NO_NUL
@@ -83,6 +90,13 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str]
 
 
+class SignInLock(BaseModel):
+    """An address the account's name is locked from (the sign-in throttle), and until when."""
+
+    client_ip: str
+    locked_until: datetime
+
+
 class AccountRead(BaseModel):
     """An account as admins and its owner see it (never the password hash)."""
 
@@ -100,7 +114,10 @@ class AccountRead(BaseModel):
     )
     active: bool
     must_change_password: bool
-    locked_until: datetime | None
+    sign_in_locks: list[SignInLock] = Field(
+        default_factory=list,
+        description="Addresses locked out after failed sign-ins now (per name and address)",
+    )
     last_login_at: datetime | None
     created_at: datetime
 
@@ -225,6 +242,19 @@ class ApiKeyRead(BaseModel):
     created_at: datetime
     last_seen_at: datetime | None
     revoked_at: datetime | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def unrestricted(self) -> bool:
+        """No allow-list: usable from any address (未限制来源); set one (PUT …/networks)."""
+        return not self.allowed_networks
+
+
+class AccountKeyRead(ApiKeyRead):
+    """An API key with the system client it belongs to (the security admin's list)."""
+
+    account_id: int
+    username: str
 
 
 class ApiKeyCreated(BaseModel):

@@ -202,8 +202,6 @@ async def _open_session(
 ) -> LoginResult:
     """A complete sign-in: a session token, the address's failures forgotten, audited."""
     await throttle.clear(session, account.username, client_ip)
-    account.failed_logins = 0
-    account.locked_until = None
     account.last_login_at = now
     ttl = timedelta(minutes=settings.session_ttl_minutes)
     token = new_secret(SESSION_PREFIX)

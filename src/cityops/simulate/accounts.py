@@ -21,6 +21,7 @@ from cityops.auth.models import Account, AuthToken
 from cityops.auth.passwords import hash_password_async
 from cityops.auth.repository import AccountRepository
 from cityops.auth.roles import Role
+from cityops.auth.signin import throttle
 from cityops.auth.signin.mfa import enrol_for_tool
 from cityops.auth.sources import GRANTABLE_SOURCES, set_source_grants
 from cityops.config import Settings
@@ -156,8 +157,7 @@ async def _person(session: AsyncSession, username: str, role: Role, org: str, na
     else:
         account.password_hash = await hash_password_async(password)
         account.active = True
-        account.failed_logins = 0
-        account.locked_until = None
+        await throttle.clear_all(session, username)  # a fresh run signs in from a fresh slate
     account.must_change_password = False
     await audit.record(
         session, action="simulate.account", result="success", actor_name=TOOL, target=username

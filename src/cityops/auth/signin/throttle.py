@@ -11,6 +11,7 @@ whether or not such an account exists: a locked account and an unknown name answ
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,3 +144,22 @@ async def _prune(session: AsyncSession, settings: Settings, now: datetime) -> No
             (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
         )
     )
+
+
+async def locks_of(
+    session: AsyncSession, usernames: Collection[str], now: datetime
+) -> dict[str, list[tuple[str, datetime]]]:
+    """The addresses each name is locked from now, and until when (by the name as given)."""
+    keys = {throttle_key(name): name for name in usernames}
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(LoginThrottle)
+        .where(LoginThrottle.username.in_(keys), LoginThrottle.locked_until > now)
+        .order_by(LoginThrottle.username, LoginThrottle.client_ip)
+    )
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    for row in rows:
+        if row.locked_until is not None:
+            found.setdefault(keys[row.username], []).append((row.client_ip, row.locked_until))
+    return found
