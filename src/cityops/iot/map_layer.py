@@ -79,7 +79,7 @@ class DevicesLayer(BaseLayer):
                 )
                 for device_id, key, value in rows:
                     latest[device_id][key] = value
-        props = []
+        props: list[dict[str, str | bool | int | float | None]] = []
         for d in devices:
             state = device_status(d.online, profiles.get(d.profile_code, {}), latest[d.id])
             props.append(
