@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from cityops.iot.ingest.sinks import register_sink
 from cityops.iot.readings import Reading
-from tests.conftest import Login
+from tests.conftest import Backend, Login
 
 SIJING, SHESHAN = "310117102", "310117103"
 
@@ -249,3 +249,29 @@ def test_a_failing_or_hanging_sink_blocks_neither_ingest_nor_another_sink(
     assert len([r for r in good.seen if r.device_id == device]) == 5
     assert FailingSink.calls >= 1
     client.app.state.iot_sinks.clear()
+
+
+def test_a_row_the_database_refuses_becomes_a_dead_letter_not_a_stall(
+    client: TestClient, login: Login, backend: Backend
+) -> None:
+    from cityops.iot.ingest.writer import BatchWriter
+
+    device, _ = register(client, login, "t_sijing", SIJING)
+    now = datetime.now(UTC)
+    # A key longer than the column: PostgreSQL refuses the row (SQLite stores it).
+    bad = Reading(device, SIJING, "k" * 200, 1.0, now, now)
+    good = Reading(device, SIJING, "water_level", 1.25, now, now)
+
+    async def poisoned() -> None:
+        writer = BatchWriter(client.app.state.sessions, max_rows=10, max_wait=0.05)
+        writer.start()
+        await asyncio.wait_for(asyncio.gather(writer.write([bad]), writer.write([good])), 120)
+        await writer.stop()
+
+    assert client.portal is not None
+    client.portal.call(poisoned)
+    latest = client.get(f"/api/v1/iot/devices/{device}/latest", headers=login.headers("t_sijing"))
+    assert {v["key"]: v["value"] for v in latest.json()}["water_level"] == 1.25
+    if backend.name == "postgresql":
+        letters = client.get("/api/v1/iot/dead-letters", headers=login.headers("t_duty")).json()
+        assert any("store refused" in d["reason"] for d in letters)

@@ -96,3 +96,11 @@ def test_topics_and_times_parse() -> None:
     )
     with pytest.raises(Invalid):
         parse_ts(True, NOW)
+
+
+def test_dead_letter_text_never_carries_nul() -> None:
+    body = {"token": "tok", "values": {"bad\x00key": 1}}
+    out = mqtt_message(
+        snapshot(), PREFIX, f"{PREFIX}/310117102/wl-1/telemetry", orjson.dumps(body), NOW
+    )
+    assert "\x00" not in out.dead[0].reason

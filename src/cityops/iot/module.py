@@ -12,6 +12,8 @@ module = Module(
     setup="cityops.iot.runtime:setup_iot",
     start="cityops.iot.runtime:start_iot",
     stop="cityops.iot.runtime:stop_iot",
+    map_layers=("cityops.iot.map_layer:DEVICES_LAYER",),
+    overview_parts=("cityops.iot.overview_part:PART",),
     permissions=("iot.read", "iot.manage", "iot.ingest", "iot.scenario"),
     commands=(Command("iot", "cityops.iot.cli:app"),),
 )

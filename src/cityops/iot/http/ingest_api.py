@@ -15,7 +15,7 @@ from fastapi import APIRouter, status
 from cityops.iot.access import may_manage
 from cityops.iot.http.deps import Ingester, Runtime
 from cityops.iot.http.schemas import Accepted, BatchIn, DeviceReadingIn, GatewayIn
-from cityops.iot.ingest.accept import DeadRow, Outcome, device_message, gateway_message
+from cityops.iot.ingest.accept import DeadRow, Outcome, clean, device_message, gateway_message
 from cityops.iot.ingest.payloads import Invalid
 from cityops.iot.registry.service import ID_PATTERN
 from cityops.iot.registry.tokens import matches
@@ -64,7 +64,13 @@ async def push_reading(body: DeviceReadingIn, runtime: Runtime) -> Accepted:
         readings = device_message(snap, body.device, raw, now, token=False)
     except Invalid as exc:
         dead = DeadRow(
-            "http", "", device.owner_code, device.device_id, str(exc)[:500], orjson.dumps(raw), now
+            "http",
+            "",
+            device.owner_code,
+            device.device_id,
+            clean(str(exc), 500),
+            orjson.dumps(raw),
+            now,
         )
         await _commit(runtime, Outcome(dead=[dead]))
         raise ProblemError(422, "validation", str(exc)) from None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityops.iot.registry.service import ID_PATTERN
 
 Value = float | bool | str
+#: Epoch milliseconds (up to year 2255) or an ISO 8601 text.
+Stamp = Annotated[int, Field(ge=0, le=9_000_000_000_000)] | Annotated[str, Field(max_length=64)]
 TS_DOC = "ISO 8601 with a time zone, or epoch milliseconds; absent: the time it arrives"
 
 
@@ -20,7 +22,7 @@ class DeviceReadingIn(BaseModel):
 
     device: str = Field(pattern=ID_PATTERN, description="The device's registry id")
     token: str = Field(min_length=1, max_length=256, description="The device's token")
-    ts: int | str | None = Field(default=None, description=TS_DOC)
+    ts: Stamp | None = Field(default=None, description=TS_DOC)
     values: dict[str, Value] = Field(min_length=1, max_length=64)
 
 
@@ -30,7 +32,7 @@ class BatchItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device: str = Field(pattern=ID_PATTERN)
-    ts: int | str | None = Field(default=None, description=TS_DOC)
+    ts: Stamp | None = Field(default=None, description=TS_DOC)
     values: dict[str, Value] = Field(min_length=1, max_length=64)
 
 

@@ -47,7 +47,20 @@ class Outcome:
 def _dead(
     channel: str, topic: str, owner: str, device: str, exc: Exception, raw: bytes, now: datetime
 ) -> DeadRow:
-    return DeadRow(channel, topic[:256], owner[:32], device[:64], str(exc)[:MAX_REASON], raw, now)
+    return DeadRow(
+        channel,
+        clean(topic, 256),
+        clean(owner, 32),
+        clean(device, 64),
+        clean(str(exc), MAX_REASON),
+        raw,
+        now,
+    )
+
+
+def clean(text: str, limit: int) -> str:
+    """Text a database column takes: no NUL (PostgreSQL refuses it), at most `limit` long."""
+    return text.replace("\x00", "\ufffd")[:limit]
 
 
 def device_message(

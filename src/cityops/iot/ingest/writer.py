@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cityops.iot.ingest.accept import DeadRow
@@ -20,6 +22,8 @@ from cityops.iot.readings import Reading
 from cityops.kit.db import utcnow
 
 log = logging.getLogger(__name__)
+#: Attempts before a batch the database keeps refusing (while it answers) is split up.
+POISON_ATTEMPTS = 3
 
 
 @dataclass(slots=True)
@@ -121,30 +125,77 @@ class BatchWriter:
     async def _run(self) -> None:
         while not (self._stopping and self._queue.empty()):
             jobs = await self._gather()
-            await self._flush(jobs)
+            try:
+                await self._flush(jobs)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("iot writer: a batch failed outside the store")
 
-    async def _flush(self, jobs: list[Job]) -> None:
+    async def _store(self, readings: Sequence[Reading], dead: Sequence[DeadRow]) -> int:
+        async with self._sessions() as session:
+            stored = await store_batch(session, readings, dead, utcnow())
+            await session.commit()
+        return stored
+
+    async def _store_retrying(self, jobs: list[Job]) -> int:
+        """Store jobs, waiting out an outage; a batch the database keeps refusing is split."""
         readings = [r for j in jobs for r in j.readings]
         dead = [d for j in jobs for d in j.dead]
         delay = 0.2
-        while readings or dead:
+        for attempt in range(1, 1_000_000):
             try:
-                async with self._sessions() as session:
-                    stored = await store_batch(session, readings, dead, utcnow())
-                    await session.commit()
-                break
-            except Exception:
-                # The database is away: keep the batch (nothing is acked) and try again.
+                return await self._store(readings, dead)
+            except Exception as exc:
+                # The database is away (or one row is refused): nothing is acked; try again.
                 self.stats.retries += 1
-                log.exception("iot batch of %d rows not stored; retrying", len(readings))
+                log.warning("iot batch of %d rows not stored (%s); retrying", len(readings), exc)
+                if attempt >= POISON_ATTEMPTS and self._pg_up(exc):
+                    return await self._split(jobs, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        else:
-            stored = 0
+        return 0  # pragma: no cover - the loop returns or waits for ever
+
+    @staticmethod
+    def _pg_up(exc: Exception) -> bool:
+        """Whether the failure is the data's, not the connection's (then splitting helps)."""
+        return (
+            isinstance(exc, DBAPIError)
+            and not exc.connection_invalidated
+            and not isinstance(exc, OperationalError | InterfaceError)
+        )
+
+    async def _split(self, jobs: list[Job], exc: Exception) -> int:
+        """Store job by job; a job refused on its own is kept as a dead letter instead."""
+        if len(jobs) > 1:
+            return sum([await self._store_retrying([job]) for job in jobs])
+        job = jobs[0]
+        raw = orjson.dumps(
+            [[r.device_id, r.key, str(r.value), r.ts.isoformat()] for r in job.readings]
+        )
+        first = job.readings[0] if job.readings else None
+        letter = DeadRow(
+            "store",
+            "",
+            first.owner_code if first else "",
+            first.device_id[:64] if first else "",
+            f"the store refused it: {type(exc).__name__}",
+            raw,
+            utcnow(),
+        )
+        job.readings = []
+        job.dead = [letter]
+        try:
+            return await self._store([], [letter])
+        except Exception:
+            log.exception("iot: not even the dead letter of a refused job could be stored")
+            return 0
+
+    async def _flush(self, jobs: list[Job]) -> None:
+        stored = await self._store_retrying(jobs)
+        readings = [r for j in jobs for r in j.readings]
         self.stats.batches += 1
         self.stats.readings += len(readings)
         self.stats.stored += stored
-        self.stats.dead += len(dead)
+        self.stats.dead += sum(len(j.dead) for j in jobs)
         for job in jobs:
             if job.done is not None:
                 job.done()
