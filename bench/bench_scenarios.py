@@ -312,7 +312,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=200, help="devices per base scenario")
     parser.add_argument("--readings", type=int, default=200_000)
     parser.add_argument("--paced-readings", type=int, default=60_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, database(args.database_url, Path(tmp)) as db:

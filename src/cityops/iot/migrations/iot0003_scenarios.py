@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("acked_by", sa.String(64), nullable=True),
         sa.Column("cleared_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("cleared_by", sa.String(64), nullable=True),
-        sa.Column("case_key", sa.String(64), nullable=True),
+        sa.Column("opened_case", sa.Boolean, nullable=False),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["iot_scenario_instance.id"],

@@ -50,7 +50,15 @@ class ScenarioEngine:
         self.directory = directory
         self.kinds = dict(kinds)
         self.now = now
-        self.env = RunnerEnv(sessions, bus, self._device, now, on_fired=self._fired, **limits)
+        self.env = RunnerEnv(
+            sessions,
+            bus,
+            self._device,
+            now,
+            on_fired=self._fired,
+            on_tripped=self._tripped,
+            **limits,
+        )
         self.runners: dict[int, Runner] = {}
         self.shed_batches = 0
         self.shed_readings = 0
@@ -160,7 +168,8 @@ class ScenarioEngine:
             found = [
                 r
                 for r in self.runners.values()
-                if r.spec.selects(reading.device_id, reading.owner_code, profile)
+                if not r.disabled
+                and r.spec.selects(reading.device_id, reading.owner_code, profile)
                 and _listens(r, reading.key)
             ]
             self._routes[route] = found
@@ -170,6 +179,10 @@ class ScenarioEngine:
         if device_id not in self._devices:
             self._devices[device_id] = await self.directory.device(device_id)
         return self._devices[device_id]
+
+    def _tripped(self) -> None:
+        # A disabled runner gets no more readings: route again without it.
+        self._routes.clear()
 
     def _fired(self, received: list[datetime]) -> None:
         now = utcnow()

@@ -82,4 +82,9 @@ class SceneEventRow(Base):
     acked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cleared_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: the engine
-    case_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    opened_case: Mapped[bool] = mapped_column(Boolean, default=False)  # a SceneEvent was staged
+
+    @property
+    def case_key(self) -> str | None:
+        """The source key of the case it opened (the firing's id), if it opened one."""
+        return f"iot-scene-{self.id}" if self.opened_case else None

@@ -48,6 +48,7 @@ class RunnerEnv:
     now: Callable[[], datetime]
     clock: Callable[[], float] = time.perf_counter  # times one evaluation against the budget
     on_fired: Callable[[list[datetime]], None] = lambda _received: None
+    on_tripped: Callable[[], None] = lambda: None  # the engine stops routing to it
     queue_size: int = 100_000  # readings one instance may lag behind before it sheds
     breaker_after: int = 5  # consecutive errors (or over-budget evaluations) that disable it
     budget_s: float = 0.05  # the time one evaluation may take
@@ -182,6 +183,7 @@ class Runner:
         if counters.consecutive >= self.env.breaker_after and not self.disabled:
             self.disabled = f"连续 {counters.consecutive} 次评估失败，已自动停用：{reason}"[:2000]
             self._trip = self.disabled
+            self.env.on_tripped()
             log.warning("scenario instance %s disabled: %s", self.spec.instance_id, reason)
 
     async def _flush(self) -> None:

@@ -52,6 +52,7 @@ class TemplateRead(TemplateBody):
     id: int
     code: str
     version: int
+    kind: str  # type: ignore[assignment]  # stored rows may carry a plug-in's kind
     owner_code: str
     created_by: str
     created_at: datetime

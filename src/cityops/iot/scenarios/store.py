@@ -97,6 +97,7 @@ async def record(
                 del opened[item.device_id]
         elif row is None:
             row = _row(spec, item.device_id, outcome)
+            row.opened_case = opens_case(spec, devices.get(item.device_id))
             session.add(row)
             opened[item.device_id] = row
             fired.append((row, outcome))
@@ -108,12 +109,17 @@ async def record(
     await session.flush()  # one batched INSERT: the rows' ids are the firings' ids
     staged: list[SceneEvent] = []
     for row, outcome in fired:
-        event = _event(spec, devices.get(row.device_id), row, outcome)
-        if event is not None:
-            row.case_key = event.key
+        device = devices.get(row.device_id)
+        if row.opened_case and device is not None:
+            event = _event(spec, device, row, outcome)
             bus.stage(session, event)
             staged.append(event)
     return staged
+
+
+def opens_case(spec: RunSpec, device: DeviceInfo | None) -> bool:
+    """Whether a firing opens a case: the scenario says so and the device's place is known."""
+    return bool(spec.opens_case and spec.category and device is not None)
 
 
 def _row(spec: RunSpec, device_id: str, outcome: Firing) -> SceneEventRow:
@@ -133,18 +139,14 @@ def _row(spec: RunSpec, device_id: str, outcome: Firing) -> SceneEventRow:
     )
 
 
-def _event(
-    spec: RunSpec, device: DeviceInfo | None, row: SceneEventRow, outcome: Firing
-) -> SceneEvent | None:
-    """The case-opening event of a firing, when the scenario opens cases and the device is known."""
-    if not (spec.opens_case and spec.category and device is not None):
-        return None
+def _event(spec: RunSpec, device: DeviceInfo, row: SceneEventRow, outcome: Firing) -> SceneEvent:
+    """The case-opening event of a firing; its key is the firing's (the row's) id."""
     site = f"（{device.site}）" if device.site else ""
     return SceneEvent(
         owner_code=device.owner_code,
         key=f"iot-scene-{row.id}",
         occurred_at=outcome.at,
-        category=spec.category,
+        category=spec.category or "",
         lon=device.lon,
         lat=device.lat,
         text=f"【物联感知】{spec.title}：{device.name or row.device_id}{site}，{outcome.detail}"[
