@@ -109,6 +109,8 @@ def test_revoke_ends_the_grants_and_cannot_repeat(client: TestClient, login: Log
         ),
         ({"expires_at": "2027-01-01T00:00:00"}, "expires_at"),
         ({"resource_ids": []}, "resource_ids"),
+        ({"keys": ["water_level", "no_such_key"]}, "keys"),
+        ({"keys": []}, "keys"),
         ({"purpose": "\x00"}, "purpose"),
         ({"extra": 1}, "extra"),
     ],

@@ -29,6 +29,12 @@ class ResourceKind(ABC):
     async def owners(self, session: AsyncSession, resource_ids: Iterable[str]) -> dict[str, str]:
         """The owner org code of each resource that exists; missing ids are left out."""
 
+    async def unknown_keys(
+        self, session: AsyncSession, resource_ids: Iterable[str], keys: Iterable[str]
+    ) -> list[str]:
+        """The asked keys that none of the resources has (default: every key is accepted)."""
+        return []
+
 
 #: Modules contribute their `ResourceKind` instances here.
 KINDS: ExtensionPoint[ResourceKind] = ExtensionPoint("sharing.kinds")

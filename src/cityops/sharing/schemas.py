@@ -23,7 +23,7 @@ def plain_text(value: str) -> str:
 
 
 KindName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,19}\.[a-z][a-z0-9_]{0,19}$")]
-ResourceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$")]
+ResourceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
 DataKey = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,63}$")]
 Text = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(plain_text)]
 

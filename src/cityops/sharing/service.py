@@ -74,6 +74,10 @@ class SharingService:
             raise invalid("expires_at must lie in the future", "expires_at")
         resource_ids = list(dict.fromkeys(body.resource_ids))
         owner = await self._owner(kind, resource_ids)
+        if body.keys is not None:
+            unknown = await kind.unknown_keys(self.session, resource_ids, body.keys)
+            if unknown:
+                raise invalid(f"no such data key: {', '.join(unknown[:10])}", "keys")
         if principal.scope.allows(owner):
             raise invalid("these resources are already in your data scope", "resource_ids")
         application = await self.repo.add(
