@@ -17,7 +17,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from cityops.app import create_app
+from tests.conftest import PASSWORD as PASSWORD_OF_ACCOUNTS
 from tests.conftest import Backend, Login
+from tests.portal import login_form
 from tests.real_server import unavailable
 
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -44,7 +46,8 @@ def sip(backend: Backend) -> Iterator[tuple[TestClient, Login, str]]:
             "sip_platform_id": PLATFORM,
         }
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         assert client.app.state.video_platform is not None, "the SIP server did not start"  # type: ignore[attr-defined]
         yield client, Login(client), backend.name
 
@@ -140,3 +143,24 @@ def test_scope_and_bad_input_of_the_api(sip: tuple[TestClient, Login, str], tmp_
     unknown = client.post("/api/v1/video/devices/31011710001180099999/catalog-query", headers=duty)
     assert unknown.status_code == 404
     assert client.post(f"{url}/catalog-query", headers=sheshan).status_code == 403
+
+
+def test_the_portal_lists_devices_and_channels_in_chinese(
+    sip: tuple[TestClient, Login, str],
+) -> None:
+    client, _login, backend = sip
+    device = f"310117100011800{1}{'1' if backend == 'sqlite' else '2'}{len(backend):03d}"
+    try:
+        login_form.login(client, "t_duty", PASSWORD_OF_ACCOUNTS)
+        listing = client.get("/video")
+        assert listing.status_code == 200 and "视频设备" in listing.text
+        assert f'href="/video/{device}"' in listing.text and "sipp设备萳㵘" in listing.text
+        page = client.get(f"/video/{device}")
+        assert page.status_code == 200
+        assert all(name in page.text for name in NAMES) and "䶮路1号" in page.text
+        assert client.get("/video/31011710001180099999").status_code == 404
+        assert client.get("/video/abc").status_code == 404
+        login_form.login(client, "t_grid", PASSWORD_OF_ACCOUNTS)
+        assert client.get("/video").status_code == 403
+    finally:
+        client.cookies.clear()
