@@ -12,14 +12,14 @@ from cityops.auth.roles import Perm
 from cityops.kit.db import unit_of_work
 from cityops.kit.web import sessionmaker_of
 from cityops.portal.gate import gate, tree_of
-from cityops.portal.render import error_page, frame, render
+from cityops.portal.render import Frame, error_page, frame, render
 from cityops.video import device_with_channels, devices_in_scope
 
 router = APIRouter(include_in_schema=False)
 DEVICE_ID = re.compile(r"^[0-9]{20}$")
 
 
-async def _reader(request: Request) -> tuple[Principal, dict[str, object]] | Response:
+async def _reader(request: Request) -> tuple[Principal, Frame] | Response:
     principal = await gate(request)
     if not isinstance(principal, Principal):
         return principal

@@ -80,7 +80,8 @@ async def live(
         stats.refused += 1
         return
     stats.registered += 1
-    await asyncio.sleep(random.uniform(0, interval))  # devices spread their keepalives
+    # Devices spread their keepalives (a simulation, not a secret).
+    await asyncio.sleep(random.uniform(0, interval))  # noqa: S311
     while True:
         started = time.perf_counter()
         try:
