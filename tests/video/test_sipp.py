@@ -5,6 +5,7 @@ characters of the GB18030 bodies come out of the API unchanged, and the API chec
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -17,10 +18,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from cityops.app import create_app
+from cityops.video.simulator.fleet import Fleet
 from tests.conftest import PASSWORD as PASSWORD_OF_ACCOUNTS
 from tests.conftest import Backend, Login
 from tests.portal import login_form
 from tests.real_server import unavailable
+from tests.video.test_upper import nvr
 
 SCENARIOS = Path(__file__).parent / "sipp"
 PASSWORD = "sipp-Passw0rd"
@@ -164,3 +167,41 @@ def test_the_portal_lists_devices_and_channels_in_chinese(
         assert client.get("/video").status_code == 403
     finally:
         client.cookies.clear()
+
+
+def test_a_device_alarm_opens_a_case(sip: tuple[TestClient, Login, str]) -> None:
+    """Notify/Alarm → VideoAlarm on the bus → cases opens one case at the channel's position."""
+    client, login, backend = sip
+    serial = 880 + (1 if backend == "sqlite" else 2)
+    device = nvr(serial, 2)
+
+    async def alarm() -> tuple[int, int]:
+        fleet = Fleet(("127.0.0.1", SIP_PORT[backend]), domain=DOMAIN, password=PASSWORD)
+        fleet.add(device)
+        await fleet.start()
+        try:
+            assert (await fleet.register(device.device_id)).status == 200
+            for _ in range(600):  # the catalog (with positions) is stored after its last packet
+                await asyncio.sleep(0.1)
+                if fleet.catalogs_sent:
+                    break
+            channel = device.channels[1]["DeviceID"]
+            first = await fleet.alarm(device.device_id, channel, 7, "区域入侵")
+            again = await fleet.alarm(device.device_id, channel, 7, "区域入侵")  # the same alarm
+            return first.status, again.status
+        finally:
+            await fleet.stop()
+
+    assert asyncio.run(alarm()) == (200, 200)
+    duty = login.headers("t_duty")
+    cases = wait_for(
+        lambda: [
+            c
+            for c in client.get("/api/v1/cases?source=video&limit=100", headers=duty).json()[
+                "items"
+            ]
+            if device.channels[1]["DeviceID"] in c["text"]
+        ],
+        lambda found: len(found) >= 1,
+    )
+    assert len(cases) == 1 and "区域入侵" in cases[0]["text"]
