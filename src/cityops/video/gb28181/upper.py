@@ -282,9 +282,7 @@ class UpperPlatform:
         for device_id in expired:  # must register again: its keepalives get 403 from now on
             self.sessions.pop(device_id)
         late = [
-            s.device_id
-            for s in self.sessions.values()
-            if s.online and now - s.last_seen > limit
+            s.device_id for s in self.sessions.values() if s.online and now - s.last_seen > limit
         ]
         for device_id in late:
             self.sessions[device_id].online = False
