@@ -292,11 +292,12 @@ def _alive(pid: int) -> bool:
 
 
 def test_demo_stopped_with_sigterm_stops_its_simulator(database: Path, prepared: Prepared) -> None:
-    """`docker stop`, systemd and kill send SIGTERM: the live feed must not outlive the server."""
+    """`docker stop`, systemd and kill send SIGTERM: the live feeds must not outlive the server."""
     port = free_port()
     demo = subprocess.Popen(
         [CITYOPS, "demo", "--port", str(port), "--simulate-rate", "0.05"],
-        env=cityops_env(database),
+        # the video helper's SIP port range: the synthetic cameras must not reach another demo
+        env={**cityops_env(database), "CITYOPS_SIP_PORT": "15095"},
         cwd=database.parent.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -305,10 +306,10 @@ def test_demo_stopped_with_sigterm_stops_its_simulator(database: Path, prepared:
     try:
         wait_ready(f"http://127.0.0.1:{port}", demo, timeout=120)
         feed = _children(demo.pid)
-        assert len(feed) == 1 and _alive(feed[0])
+        assert len(feed) == 2 and all(_alive(pid) for pid in feed)  # cases and cameras
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=30) == 128 + signal.SIGTERM
-        assert not _alive(feed[0])  # stopped and reaped by the demo, not orphaned
+        assert not any(_alive(pid) for pid in feed)  # stopped and reaped, not orphaned
     finally:
         for pid in [*feed, demo.pid]:
             if _alive(pid):

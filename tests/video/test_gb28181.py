@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cityops.video.gb28181.catalog import CatalogCollector
+from cityops.video.gb28181.catalog import Catalog, CatalogCollector
 from cityops.video.gb28181.ids import InvalidId, Kind, is_valid, parse_id
 from cityops.video.gb28181.manscdp import BadBody, build, catalog_response, decode, encode, read
 from tests.video.memory_store import sync
@@ -119,9 +119,15 @@ async def test_catalog_completes_at_sum_num_and_counts_a_resent_packet_once() ->
     collector.expect("d", 1)
     first = [{"DeviceID": f"3101171000131000000{n}"} for n in range(2)]
     packet = read(catalog_response(1, "d", 3, first))
-    assert not collector.add(packet, "d").complete
-    assert not collector.add(packet, "d").complete  # the same packet again
+    assert not complete(collector.add(packet, "d"))
+    assert not complete(collector.add(packet, "d"))  # the same packet again
     last = read(catalog_response(1, "d", 3, [{"DeviceID": "31011710001310000009"}]))
-    assert collector.add(last, "d").complete
+    assert complete(collector.add(last, "d"))
     catalog = await collector.wait("d", 1)  # answered before anyone waited
     assert catalog.complete and len(catalog.items) == 3
+    assert collector.add(last, "d") is None  # a late copy is not a new catalog
+
+
+def complete(catalog: Catalog | None) -> bool:
+    assert catalog is not None
+    return catalog.complete

@@ -5,6 +5,7 @@ characters of the GB18030 bodies come out of the API unchanged, and the API chec
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import time
@@ -17,8 +18,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from cityops.app import create_app
+from cityops.video.simulator.fleet import Fleet
+from tests.conftest import PASSWORD as PASSWORD_OF_ACCOUNTS
 from tests.conftest import Backend, Login
+from tests.portal import login_form
 from tests.real_server import unavailable
+from tests.video.test_upper import nvr
 
 SCENARIOS = Path(__file__).parent / "sipp"
 PASSWORD = "sipp-Passw0rd"
@@ -44,7 +49,8 @@ def sip(backend: Backend) -> Iterator[tuple[TestClient, Login, str]]:
             "sip_platform_id": PLATFORM,
         }
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
         assert client.app.state.video_platform is not None, "the SIP server did not start"  # type: ignore[attr-defined]
         yield client, Login(client), backend.name
 
@@ -140,3 +146,62 @@ def test_scope_and_bad_input_of_the_api(sip: tuple[TestClient, Login, str], tmp_
     unknown = client.post("/api/v1/video/devices/31011710001180099999/catalog-query", headers=duty)
     assert unknown.status_code == 404
     assert client.post(f"{url}/catalog-query", headers=sheshan).status_code == 403
+
+
+def test_the_portal_lists_devices_and_channels_in_chinese(
+    sip: tuple[TestClient, Login, str],
+) -> None:
+    client, _login, backend = sip
+    device = f"310117100011800{1}{'1' if backend == 'sqlite' else '2'}{len(backend):03d}"
+    try:
+        login_form.login(client, "t_duty", PASSWORD_OF_ACCOUNTS)
+        listing = client.get("/video")
+        assert listing.status_code == 200 and "视频设备" in listing.text
+        assert f'href="/video/{device}"' in listing.text and "sipp设备萳㵘" in listing.text
+        page = client.get(f"/video/{device}")
+        assert page.status_code == 200
+        assert all(name in page.text for name in NAMES) and "䶮路1号" in page.text
+        assert client.get("/video/31011710001180099999").status_code == 404
+        assert client.get("/video/abc").status_code == 404
+        login_form.login(client, "t_grid", PASSWORD_OF_ACCOUNTS)
+        assert client.get("/video").status_code == 403
+    finally:
+        client.cookies.clear()
+
+
+def test_a_device_alarm_opens_a_case(sip: tuple[TestClient, Login, str]) -> None:
+    """Notify/Alarm → VideoAlarm on the bus → cases opens one case at the channel's position."""
+    client, login, backend = sip
+    serial = 880 + (1 if backend == "sqlite" else 2)
+    device = nvr(serial, 2)
+
+    async def alarm() -> tuple[int, int]:
+        fleet = Fleet(("127.0.0.1", SIP_PORT[backend]), domain=DOMAIN, password=PASSWORD)
+        fleet.add(device)
+        await fleet.start()
+        try:
+            assert (await fleet.register(device.device_id)).status == 200
+            for _ in range(600):  # the catalog (with positions) is stored after its last packet
+                await asyncio.sleep(0.1)
+                if fleet.catalogs_sent:
+                    break
+            channel = device.channels[1]["DeviceID"]
+            first = await fleet.alarm(device.device_id, channel, 7, "区域入侵")
+            again = await fleet.alarm(device.device_id, channel, 7, "区域入侵")  # the same alarm
+            return first.status, again.status
+        finally:
+            await fleet.stop()
+
+    assert asyncio.run(alarm()) == (200, 200)
+    duty = login.headers("t_duty")
+    cases = wait_for(
+        lambda: [
+            c
+            for c in client.get("/api/v1/cases?source=video&limit=100", headers=duty).json()[
+                "items"
+            ]
+            if device.channels[1]["DeviceID"] in c["text"]
+        ],
+        lambda found: len(found) >= 1,
+    )
+    assert len(cases) == 1 and "区域入侵" in cases[0]["text"]

@@ -86,6 +86,10 @@ async def test_register_keepalive_catalog(kind: str) -> None:
         assert store.online[device.device_id] is False
         assert (await fleet.keepalive(device.device_id)).status == 200  # back online
         assert store.online[device.device_id] is True
+        clock.now += 3600  # the registration expires: offline, and keepalives are refused
+        assert await platform.sweep() == [device.device_id]
+        assert (await fleet.keepalive(device.device_id)).status == 403
+        assert (await fleet.register(device.device_id)).status == 200
         gone = await fleet.register(device.device_id, expires=0)
         assert gone.status == 200 and store.online[device.device_id] is False
 

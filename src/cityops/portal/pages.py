@@ -27,6 +27,7 @@ from cityops.portal import (
     townpage_edit,
     townpage_pages,
     townpage_view,
+    video_page,
     views,
     workbench,
 )
@@ -128,6 +129,7 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(overview_pages.router)
     app.include_router(bus_page.router)  # the platform operator's view of the event bus
     app.include_router(iot_scenarios_page.router)  # IoT scenarios: templates, instances, alarms
+    app.include_router(video_page.router)  # the video hub's devices and channels (R4)
     app.include_router(audit_pages.router)  # the audit admin's log (等保 2.0 security audit)
     for pages in (workbench, photos, mobile, report, citizen):  # the event workbench (R7)
         app.include_router(pages.router)

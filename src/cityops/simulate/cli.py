@@ -69,6 +69,7 @@ def simulate_video(
     transport: Annotated[str, typer.Option(help="udp or tcp.")] = "udp",
     keepalive: Annotated[float, typer.Option(min=0.01, help="Keepalive interval, s.")] = 60.0,
     duration: Annotated[float | None, typer.Option(min=1, help="Stop after seconds.")] = None,
+    first_serial: Annotated[int, typer.Option(min=1, max=999_999, help="First serial.")] = 1,
 ) -> None:
     """Synthetic GB/T 28181 devices (模拟): register with digest, keep alive, answer catalogs."""
     import asyncio
@@ -92,6 +93,7 @@ def simulate_video(
         transport="tcp" if transport == "tcp" else "udp",
         keepalive_seconds=keepalive,
         duration=duration,
+        first_serial=first_serial,
     )
     stats = asyncio.run(simulate_video(config))
     typer.echo(f"simulation (synthetic): {stats.line()}")

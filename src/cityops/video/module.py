@@ -1,6 +1,6 @@
 """The manifest of the video hub (视频中台, R4): GB/T 28181 registry, SIP server, simulator."""
 
-from cityops.kit.module import Module
+from cityops.kit.module import Module, NavEntry
 
 module = Module(
     name="video",
@@ -12,4 +12,7 @@ module = Module(
     start="cityops.video.runtime:start_video",
     stop="cityops.video.runtime:stop_video",
     permissions=("video.read", "video.manage"),
+    nav=(
+        NavEntry("视频设备", "/video", order=45, permission="video.read", active_prefix="/video"),
+    ),
 )

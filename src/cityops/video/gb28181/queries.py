@@ -107,7 +107,11 @@ class Queries:
         """A Response MESSAGE: a catalog packet or the answer to a single query."""
         if command.cmd_type == "Catalog":
             catalog = self.catalogs.add(command, device_id)
-            if catalog.complete and (device_id, command.sn) not in self._waited:
+            if (
+                catalog is not None
+                and catalog.complete
+                and (device_id, command.sn) not in self._waited
+            ):
                 self.platform.spawn(self.platform.store.catalog(catalog))  # unsolicited
             return
         future = self._answers.get((device_id, command.sn))

@@ -278,13 +278,15 @@ class UpperPlatform:
             await self.store.seen(seen)
         now = self.clock()
         limit = self.config.keepalive_interval * self.config.keepalive_misses
+        expired = [s.device_id for s in self.sessions.values() if now > s.expires_at]
+        for device_id in expired:  # must register again: its keepalives get 403 from now on
+            self.sessions.pop(device_id)
         late = [
-            s.device_id
-            for s in self.sessions.values()
-            if s.online and (now - s.last_seen > limit or now > s.expires_at)
+            s.device_id for s in self.sessions.values() if s.online and now - s.last_seen > limit
         ]
         for device_id in late:
             self.sessions[device_id].online = False
+        late += expired
         if late:
             await self.store.offline(late, self.now())
         return late

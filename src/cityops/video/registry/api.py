@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from cityops.auth.deps import require
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
-from cityops.kit.errors import Conflict, NotFound, OutOfScope, ProblemError
+from cityops.kit.errors import Conflict, NotFound, OutOfScope
 from cityops.kit.web import DbSession
 from cityops.video.gb28181.queries import DeviceUnavailable
 from cityops.video.gb28181.upper import UpperPlatform
@@ -121,7 +121,7 @@ async def update_device(
 def _platform(request: Request) -> UpperPlatform:
     platform: UpperPlatform | None = getattr(request.app.state, "video_platform", None)
     if platform is None:
-        raise ProblemError(503, "unavailable", "the SIP server is not running in this process")
+        raise Conflict("the SIP server is not running in this process (CITYOPS_SIP_ENABLED)")
     return platform
 
 

@@ -17,6 +17,7 @@ from cityops.video.gb28181.ids import InvalidId, parse_id
 from cityops.video.gb28181.manscdp import Command
 from cityops.video.gb28181.store import Registration
 from cityops.video.registry.channels import apply_catalog
+from cityops.video.registry.group import GroupWriter
 from cityops.video.registry.models import VideoChannel, VideoDevice
 
 log = logging.getLogger(__name__)
@@ -49,22 +50,30 @@ class SqlDeviceStore:
         self.owner_of = owner_of
         self.alarm_category = alarm_category
         self.synthetic = synthetic
+        self._registrations = GroupWriter(sessions, self._write_registrations)
+        self._infos = GroupWriter(sessions, self._write_infos)
 
     async def registered(self, registration: Registration) -> None:
-        r = registration
-        async with unit_of_work(self.sessions) as session:
-            device = await _device(session, r.device_id)
+        await self._registrations.submit(registration)
+
+    async def _write_registrations(self, session: AsyncSession, batch: list[Registration]) -> None:
+        """Insert or update the devices of a batch (the last registration of each wins)."""
+        latest = {r.device_id: r for r in batch}
+        known = await _devices(session, list(latest))
+        for device_id, r in latest.items():
+            device = known.get(device_id)
             if device is None:
                 device = VideoDevice(
-                    device_id=r.device_id,
-                    kind=parse_id(r.device_id).kind.value,
-                    owner_code=self.owner_of(r.device_id),
-                    civil_code=r.device_id[:8],
+                    device_id=device_id,
+                    kind=parse_id(device_id).kind.value,
+                    owner_code=self.owner_of(device_id),
+                    civil_code=device_id[:8],
                     synthetic=self.synthetic(r.user_agent),
                     name="",
                     manufacturer="",
                     model="",
                     firmware="",
+                    user_agent="",
                     channel_count=0,
                     catalog_complete=False,
                 )
@@ -109,10 +118,15 @@ class SqlDeviceStore:
             await apply_catalog(session, device, catalog)
 
     async def device_info(self, device_id: str, fields: Mapping[str, str]) -> None:
-        async with unit_of_work(self.sessions) as session:
-            device = await _device(session, device_id)
-            if device is None:
-                return
+        await self._infos.submit((device_id, dict(fields)))
+
+    async def _write_infos(
+        self, session: AsyncSession, batch: list[tuple[str, dict[str, str]]]
+    ) -> None:
+        """Name, maker, model and firmware from DeviceInfo answers."""
+        latest = dict(batch)
+        for device_id, device in (await _devices(session, list(latest))).items():
+            fields = latest[device_id]
             device.name = fields.get("DeviceName", device.name)[:128]
             device.manufacturer = fields.get("Manufacturer", device.manufacturer)[:64]
             device.model = fields.get("Model", device.model)[:64]
@@ -183,6 +197,15 @@ async def _channel_position(
     if row is None or row[0] is None or row[1] is None:
         return None
     return (row[0], row[1])
+
+
+async def _devices(session: AsyncSession, device_ids: list[str]) -> dict[str, VideoDevice]:
+    found: dict[str, VideoDevice] = {}
+    for start in range(0, len(device_ids), 500):
+        chunk = device_ids[start : start + 500]
+        rows = await session.execute(select(VideoDevice).where(VideoDevice.device_id.in_(chunk)))
+        found.update({d.device_id: d for d in rows.scalars()})
+    return found
 
 
 async def _device(session: AsyncSession, device_id: str) -> VideoDevice | None:

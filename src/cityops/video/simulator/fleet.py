@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from cityops.video.gb28181.manscdp import build, catalog_response, read
 from cityops.video.sip.digest import authorization
 from cityops.video.sip.message import SipRequest, SipResponse, response_to, uri_user
-from cityops.video.sip.transaction import ClientTransactions, new_branch, new_tag
+from cityops.video.sip.transaction import (
+    ClientTransactions,
+    ServerTransactions,
+    new_branch,
+    new_tag,
+)
 from cityops.video.sip.transport import Kind, Peer, SipEndpoint
 
 USER_AGENT = "cityops-simulator (synthetic)"
@@ -86,6 +91,7 @@ class Fleet:
         self.packet_items = packet_items
         self.endpoint = SipEndpoint(host, 0, self._on_message)
         self.client = ClientTransactions(self.endpoint)
+        self.transactions = ServerTransactions()
         self.devices: dict[str, SimDevice] = {}
         self.peer = Peer(kind, server[0], server[1])
         self.catalogs_sent = 0
@@ -174,8 +180,15 @@ class Fleet:
         if isinstance(message, SipResponse):
             self.client.response(message)
             return
+        new, resend = self.transactions.begin(message)
+        if not new:  # a retransmission: answer again, act once
+            if resend is not None:
+                self.endpoint.send(resend, peer)
+            return
         device = self.devices.get(uri_user(message.header("To") or ""))
-        self.endpoint.send(response_to(message, 200 if device else 404), peer)
+        answer = response_to(message, 200 if device else 404)
+        self.transactions.answered(message, answer)
+        self.endpoint.send(answer, peer)
         if device is None or message.method != "MESSAGE":
             return
         task = asyncio.ensure_future(self._answer(device, message))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass
 
@@ -66,44 +67,30 @@ def build_fleet(config: VideoSimConfig) -> Fleet:
     return fleet
 
 
-async def register_all(fleet: Fleet, concurrency: int, stats: VideoSimStats) -> None:
-    """Register every device, `concurrency` at a time."""
-    gate = asyncio.Semaphore(concurrency)
-    started = time.perf_counter()
-
-    async def one(device_id: str) -> None:
-        async with gate:
-            try:
-                answer = await fleet.register(device_id)
-            except (TimeoutError, ConnectionError):
-                stats.refused += 1
-                return
-            if answer.status == 200:
-                stats.registered += 1
-            else:
-                stats.refused += 1
-
-    await asyncio.gather(*(one(d) for d in fleet.devices))
-    stats.register_seconds = time.perf_counter() - started
-
-
-async def keep_alive(fleet: Fleet, interval: float, stats: VideoSimStats) -> None:
-    """Each device sends a keepalive every `interval`, spread evenly over the interval."""
-    devices = [d for d in fleet.devices.values() if d.registered]
-    if not devices:
+async def live(
+    fleet: Fleet, device: SimDevice, gate: asyncio.Semaphore, interval: float, stats: VideoSimStats
+) -> None:
+    """One device: register (at most `gate` at a time), then keep alive every `interval`."""
+    async with gate:
+        try:
+            answer = await fleet.register(device.device_id)
+        except (TimeoutError, ConnectionError):
+            answer = None
+    if answer is None or answer.status != 200:
+        stats.refused += 1
         return
-    gap = interval / len(devices)
+    stats.registered += 1
+    # Devices spread their keepalives (a simulation, not a secret).
+    await asyncio.sleep(random.uniform(0, interval))  # noqa: S311
     while True:
-        for device in devices:
-            started = time.perf_counter()
-            try:
-                answer = await fleet.keepalive(device.device_id)
-                ok = answer.status == 200
-            except (TimeoutError, ConnectionError):
-                ok = False
-            stats.keepalives += ok
-            stats.keepalive_failures += not ok
-            await asyncio.sleep(max(0.0, gap - (time.perf_counter() - started)))
+        started = time.perf_counter()
+        try:
+            ok = (await fleet.keepalive(device.device_id)).status == 200
+        except (TimeoutError, ConnectionError):
+            ok = False
+        stats.keepalives += ok
+        stats.keepalive_failures += not ok
+        await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
 
 
 async def simulate_video(config: VideoSimConfig) -> VideoSimStats:
@@ -111,18 +98,26 @@ async def simulate_video(config: VideoSimConfig) -> VideoSimStats:
     stats = VideoSimStats()
     fleet = build_fleet(config)
     await fleet.start()
+    gate = asyncio.Semaphore(config.concurrency)
+    started = time.perf_counter()
+    lives = [
+        asyncio.ensure_future(live(fleet, d, gate, config.keepalive_seconds, stats))
+        for d in fleet.devices.values()
+    ]
     try:
-        await register_all(fleet, config.concurrency, stats)
+        deadline = None if config.duration is None else started + config.duration
+        while stats.registered + stats.refused < len(lives):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        stats.register_seconds = time.perf_counter() - started
         log.info("simulate video: %s", stats.line())
-        alive = asyncio.ensure_future(keep_alive(fleet, config.keepalive_seconds, stats))
-        try:
-            await asyncio.wait_for(asyncio.shield(alive), config.duration)
-        except TimeoutError:
-            pass
-        finally:
-            alive.cancel()
-            await asyncio.gather(alive, return_exceptions=True)
+        remaining = None if deadline is None else max(0.0, deadline - time.perf_counter())
+        await asyncio.wait(lives, timeout=remaining)
     finally:
+        for task in lives:
+            task.cancel()
+        await asyncio.gather(*lives, return_exceptions=True)
         stats.catalogs = fleet.catalogs_sent
         await fleet.stop()
     return stats

@@ -70,7 +70,21 @@ class SipEndpoint:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, *, udp: bool = True, tcp: bool = True) -> None:
-        """Bind the sockets (port 0 picks a free one, the same for both when possible)."""
+        """Bind the sockets; port 0 picks a port free for both UDP and TCP."""
+        wanted = self.port
+        for attempt in range(20):
+            try:
+                await self._bind(udp=udp, tcp=tcp)
+                return
+            except OSError:
+                if wanted != 0 or attempt == 19:
+                    raise
+                if self._udp is not None:
+                    self._udp.close()
+                    self._udp = None
+                self.port = 0
+
+    async def _bind(self, *, udp: bool, tcp: bool) -> None:
         loop = asyncio.get_running_loop()
         if udp:
             transport, _ = await loop.create_datagram_endpoint(
