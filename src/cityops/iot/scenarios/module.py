@@ -15,6 +15,8 @@ module = Module(
     stop="cityops.iot.scenarios.runtime:stop_scenarios",
     permissions=("iot.read", "iot.scenario"),
     nav=(
-        NavEntry("物联场景", "/iot/scenarios", order=40, permission="iot.read", active_prefix="/iot/"),
+        NavEntry(
+            "物联场景", "/iot/scenarios", order=40, permission="iot.read", active_prefix="/iot/"
+        ),
     ),
 )
