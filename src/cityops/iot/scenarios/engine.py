@@ -24,6 +24,7 @@ from cityops.iot.scenarios.spec import RunSpec
 from cityops.iot.scenarios.store import load_specs, open_levels
 from cityops.kit.bus import Bus
 from cityops.kit.db import unit_of_work, utcnow
+from cityops.kit.scope import DataScope
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +189,20 @@ class ScenarioEngine:
         now = utcnow()
         self.latencies.extend((now - at).total_seconds() for at in received)
 
+    def health_in(self, scope: DataScope) -> dict[str, Any]:
+        """The health with only the instances of owners inside a data scope."""
+        found = self.health()
+        owners = {i: r.spec.owner_code for i, r in self.runners.items()}
+        found["instances"] = {
+            i: v for i, v in found["instances"].items() if scope.allows(owners.get(i, ""))
+        }
+        return found
+
     def health(self) -> dict[str, Any]:
         """Per instance: processed, errors, shed, disabled and why; the inbox's shed counts."""
         return {
+            "running": self._dispatcher is not None,
+            "inbox": self._inbox.qsize(),
             "shed_batches": self.shed_batches,
             "shed_readings": self.shed_readings,
             "instances": {
