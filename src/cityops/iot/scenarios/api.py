@@ -151,6 +151,7 @@ async def engine_health(request: Request, principal: Reader) -> dict[str, Any]:
             "inbox": 0,
             "shed_batches": 0,
             "shed_readings": 0,
+            "unrouted": 0,
             "instances": {},
         }
     found: dict[str, Any] = engine.health_in(principal.scope)

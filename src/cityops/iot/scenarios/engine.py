@@ -63,6 +63,7 @@ class ScenarioEngine:
         self.runners: dict[int, Runner] = {}
         self.shed_batches = 0
         self.shed_readings = 0
+        self.unrouted = 0  # readings the dispatcher could not route (the directory failed)
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._inbox: asyncio.Queue[Sequence[Reading] | None] = asyncio.Queue(inbox_batches)
         self._devices: dict[str, DeviceInfo | None] = {}
@@ -151,13 +152,20 @@ class ScenarioEngine:
                 if batch is None:
                     return
                 for reading in batch:
-                    for runner in await self._route(reading):
-                        runner.offer(reading)
-            except Exception:  # a bad reading or a directory failure never stops the dispatcher
-                log.exception("scenario dispatch failed for a batch")
+                    await self._offer(reading)
             finally:
                 self._inbox.task_done()
             await asyncio.sleep(0)  # let the runners drain before routing the next batch
+
+    async def _offer(self, reading: Reading) -> None:
+        try:
+            runners = await self._route(reading)
+        except Exception as exc:  # a bad reading or the directory away: counted, never fatal
+            self.unrouted += 1
+            log.warning("scenario: reading of %.128s not routed (%r)", reading.device_id, exc)
+            return
+        for runner in runners:
+            runner.offer(reading)
 
     async def _route(self, reading: Reading) -> list[Runner]:
         """The runners whose instance watches this device and key (cached per device and key)."""
@@ -205,6 +213,7 @@ class ScenarioEngine:
             "inbox": self._inbox.qsize(),
             "shed_batches": self.shed_batches,
             "shed_readings": self.shed_readings,
+            "unrouted": self.unrouted,
             "instances": {
                 i: {
                     "processed": r.counters.processed,
