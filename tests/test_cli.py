@@ -306,7 +306,8 @@ def test_demo_stopped_with_sigterm_stops_its_simulator(database: Path, prepared:
     try:
         wait_ready(f"http://127.0.0.1:{port}", demo, timeout=120)
         feed = _children(demo.pid)
-        assert len(feed) == 2 and all(_alive(pid) for pid in feed)  # cases and cameras
+        # The three live feeds: simulated cases, cameras (video) and sensors (iot).
+        assert len(feed) == 3 and all(_alive(pid) for pid in feed)
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=30) == 128 + signal.SIGTERM
         assert not any(_alive(pid) for pid in feed)  # stopped and reaped, not orphaned

@@ -176,13 +176,14 @@ def demo(
         return
     feed = _start_simulator(f"http://{host}:{port}", simulate_rate) if simulate_rate > 0 else None
     cameras = _start_video_simulator(video_devices) if video_devices > 0 else None
+    sensors = _start_iot_simulator(f"http://{host}:{port}") if simulate_rate > 0 else None
     # uvicorn shuts down on SIGTERM, then raises it again under the handler it found; with the
     # default one the process would die there and leave the simulator feeding nothing.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        for child in (feed, cameras):
+        for child in (feed, cameras, sensors):
             if child is not None:
                 child.terminate()
                 child.wait(timeout=15)
@@ -212,6 +213,13 @@ def _start_video_simulator(devices: int) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cityops", "simulate", "video", "--devices", str(devices)]
     command += ["--port", str(settings.sip_port)]
     return subprocess.Popen(command)  # noqa: S603
+
+
+def _start_iot_simulator(base_url: str) -> subprocess.Popen[bytes]:
+    """`cityops simulate iot` beside the demo server: sensor readings over HTTP, synthetic."""
+    typer.echo("Live sensing: simulated devices (【模拟】, ids SIM-…) every 30 s over HTTP")
+    command = [sys.executable, "-m", "cityops", "simulate", "iot", "--base-url", base_url]
+    return subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
 
 
 @app.command()

@@ -27,6 +27,7 @@ class SensingPart:
 
     part = "city_operation"
     module = "物联感知设备"
+    permission = "iot.read"  # the overview shows these figures to IoT readers only
 
     async def data(self, area: AreaQuery) -> dict[str, Any]:
         """Devices, online rate, readings in the last minute, gauges against their lines."""

@@ -260,3 +260,57 @@ def test_a_town_cannot_see_or_ack_another_towns_alarms(
     assert_problem(
         client.post(f"{BASE}/events/99999999/ack", headers=login.headers("t_sijing")), 404
     )
+
+
+SQUARE = [[121.0, 31.0], [121.1, 31.0], [121.1, 31.1], [121.0, 31.1], [121.0, 31.0]]
+OTHER_KINDS: dict[str, dict[str, Any]] = {
+    "rate": {
+        "key": {"type": "text", "default": "water_level"},
+        "limit_per_min": {"type": "number", "default": 0.1, "min": 0.01, "max": 5},
+        "direction": {"type": "choice", "default": "rise", "choices": ["rise", "fall", "either"]},
+        "window_s": {"type": "number", "default": 600, "min": 60, "max": 3600},
+        "hysteresis": {"type": "number", "default": 0.02, "min": 0, "max": 1},
+    },
+    "composite": {
+        "key_a": {"type": "text", "default": "smoke"},
+        "line_a": {"type": "number", "default": 0.5},
+        "direction_a": {"type": "choice", "default": "above", "choices": ["above", "below"]},
+        "key_b": {"type": "text", "default": "temp_c"},
+        "line_b": {"type": "number", "default": 57, "min": 40, "max": 90},
+        "direction_b": {"type": "choice", "default": "above", "choices": ["above", "below"]},
+        "window_s": {"type": "number", "default": 60, "min": 0, "max": 600},
+    },
+    "geofence": {
+        "lon_key": {"type": "text", "default": "lon"},
+        "lat_key": {"type": "text", "default": "lat"},
+        "polygon": {"type": "polygon", "default": SQUARE},
+        "mode": {"type": "choice", "default": "leave", "choices": ["leave", "enter"]},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OTHER_KINDS))
+def test_the_other_kinds_can_be_authored_and_instantiated(
+    client: TestClient, login: Login, kind: str
+) -> None:
+    body = template_body(kind=kind, params=OTHER_KINDS[kind], opens_case=False, category=None)
+    reply = client.post(f"{BASE}/templates", json=body, headers=login.headers("t_duty"))
+    assert reply.status_code == 201, reply.text
+    made = instantiate(
+        client,
+        login,
+        "t_sijing",
+        template_code=body["code"],
+        owner_code=SIJING,
+        name=f"测试{kind}",
+        profile="any_profile",
+    )
+    assert made["params"].keys() == OTHER_KINDS[kind].keys()
+    if kind == "geofence":
+        open_ring = {"polygon": [*SQUARE[:-1], [121.0, 31.05]]}
+        reply = client.patch(
+            f"{BASE}/instances/{made['id']}",
+            json={"overrides": open_ring},
+            headers=login.headers("t_sijing"),
+        )
+        assert_problem(reply, 422, "bad-scenario-params")

@@ -23,6 +23,7 @@ EXPECTED = {
     ("GET", f"{PREFIX}/instances/{{instance_id}}"),
     ("PATCH", f"{PREFIX}/instances/{{instance_id}}"),
     ("GET", f"{PREFIX}/events"),
+    ("GET", f"{PREFIX}/health"),
     ("POST", f"{PREFIX}/events/{{event_id}}/ack"),
     ("POST", f"{PREFIX}/events/{{event_id}}/clear"),
 }

@@ -173,3 +173,42 @@ def test_feed_never_waits_and_counts_what_it_sheds(backend: Backend) -> None:
         return engine.shed_batches, engine.shed_readings
 
     assert asyncio.run(run()) == (1, 2)
+
+
+class BadStart(Threshold):
+    """A kind whose start state cannot be built from the instance's params."""
+
+    kind = "bad_start"
+
+    def start(self, params: Params, now: datetime) -> ThresholdState:
+        """Always fails."""
+        raise KeyError("lines")
+
+
+def test_a_runner_survives_a_failure_outside_the_evaluation(backend: Backend) -> None:
+    async def run() -> tuple[str, int]:
+        db = create_engine(backend.settings.database_url)
+        sessions = create_sessionmaker(db)
+        tag = uuid.uuid4().hex[:8]
+        device = DeviceInfo(f"bs-{tag}", SIJING, "gauge", "d", 121.2, 31.0)
+        async with unit_of_work(sessions) as session:
+            session.add(_template(f"bs_{tag}", "bad_start"))
+            instance = _instance(f"bs_{tag}", [device.device_id])
+            session.add(instance)
+        engine = ScenarioEngine(
+            sessions,
+            InProcessBus(),
+            MemoryDirectory([device]),
+            kinds={**KINDS, "bad_start": BadStart()},
+        )
+        await engine.start()
+        for step in range(10):
+            await engine.feed([reading(device, "level", 1.0, step)])
+        await asyncio.wait_for(engine.idle(), 60)  # the runner did not die with its queue full
+        runner = engine.runners[instance.id]
+        await engine.stop()
+        await db.dispose()
+        return runner.disabled, runner.counters.errors
+
+    disabled, errors = asyncio.run(run())
+    assert "自动停用" in disabled and errors == 5

@@ -141,6 +141,23 @@ async def update_instance(
     return await _read(request, session, row)
 
 
+@router.get("/health", summary="The engine's counters")
+async def engine_health(request: Request, principal: Reader) -> dict[str, Any]:
+    """Shed readings (inbox full), and per instance in scope: processed, errors, shed, disabled."""
+    engine = _engine(request)
+    if engine is None:
+        return {
+            "running": False,
+            "inbox": 0,
+            "shed_batches": 0,
+            "shed_readings": 0,
+            "unrouted": 0,
+            "instances": {},
+        }
+    found: dict[str, Any] = engine.health_in(principal.scope)
+    return found
+
+
 @router.get("/events", response_model=list[SceneEventRead], summary="Scene events")
 async def list_events(
     principal: Reader,

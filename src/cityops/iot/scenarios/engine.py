@@ -24,6 +24,7 @@ from cityops.iot.scenarios.spec import RunSpec
 from cityops.iot.scenarios.store import load_specs, open_levels
 from cityops.kit.bus import Bus
 from cityops.kit.db import unit_of_work, utcnow
+from cityops.kit.scope import DataScope
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class ScenarioEngine:
         self.runners: dict[int, Runner] = {}
         self.shed_batches = 0
         self.shed_readings = 0
+        self.unrouted = 0  # readings the dispatcher could not route (the directory failed)
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)
         self._inbox: asyncio.Queue[Sequence[Reading] | None] = asyncio.Queue(inbox_batches)
         self._devices: dict[str, DeviceInfo | None] = {}
@@ -150,13 +152,20 @@ class ScenarioEngine:
                 if batch is None:
                     return
                 for reading in batch:
-                    for runner in await self._route(reading):
-                        runner.offer(reading)
-            except Exception:  # a bad reading or a directory failure never stops the dispatcher
-                log.exception("scenario dispatch failed for a batch")
+                    await self._offer(reading)
             finally:
                 self._inbox.task_done()
             await asyncio.sleep(0)  # let the runners drain before routing the next batch
+
+    async def _offer(self, reading: Reading) -> None:
+        try:
+            runners = await self._route(reading)
+        except Exception as exc:  # a bad reading or the directory away: counted, never fatal
+            self.unrouted += 1
+            log.warning("scenario: reading of %.128s not routed (%r)", reading.device_id, exc)
+            return
+        for runner in runners:
+            runner.offer(reading)
 
     async def _route(self, reading: Reading) -> list[Runner]:
         """The runners whose instance watches this device and key (cached per device and key)."""
@@ -188,11 +197,23 @@ class ScenarioEngine:
         now = utcnow()
         self.latencies.extend((now - at).total_seconds() for at in received)
 
+    def health_in(self, scope: DataScope) -> dict[str, Any]:
+        """The health with only the instances of owners inside a data scope."""
+        found = self.health()
+        owners = {i: r.spec.owner_code for i, r in self.runners.items()}
+        found["instances"] = {
+            i: v for i, v in found["instances"].items() if scope.allows(owners.get(i, ""))
+        }
+        return found
+
     def health(self) -> dict[str, Any]:
         """Per instance: processed, errors, shed, disabled and why; the inbox's shed counts."""
         return {
+            "running": self._dispatcher is not None,
+            "inbox": self._inbox.qsize(),
             "shed_batches": self.shed_batches,
             "shed_readings": self.shed_readings,
+            "unrouted": self.unrouted,
             "instances": {
                 i: {
                     "processed": r.counters.processed,

@@ -117,15 +117,25 @@ class Runner:
             batch = [await self._queue.get()]
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            for item in batch:
-                if item is not None:
-                    self._take(item)
-            await self._flush()
-            for _ in batch:
-                self._queue.task_done()
+            try:
+                for item in batch:
+                    if item is not None:
+                        self._safely_take(item)
+                await self._flush()
+            except Exception:  # the directory or the bus failed: log; the runner goes on
+                log.exception("scenario %s: a batch failed", self.spec.instance_id)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
             if None in batch:
                 return
             await asyncio.sleep(0)  # let the ingest and the other instances run
+
+    def _safely_take(self, item: Reading | Tick) -> None:
+        try:
+            self._take(item)
+        except Exception as exc:  # e.g. a start state the instance's params cannot build
+            self._failed(f"{type(exc).__name__}: {exc}")
 
     def _take(self, item: Reading | Tick) -> None:
         if self.disabled:
