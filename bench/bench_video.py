@@ -145,7 +145,9 @@ async def bench(devices: int, window: float, channels: int, url: str) -> int:
             fleet.terminate()
         await fleet.communicate()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(f"simulator CPU (the devices' side, for scale): {children.ru_utime + children.ru_stime:.1f} s")
+        print(
+            f"simulator CPU (the devices' side, for scale): {children.ru_utime + children.ru_stime:.1f} s"
+        )
         # 3. one big catalog
         big = await simulator(
             "--devices", "1", "--channels", str(channels), "--packet-items", "20",
