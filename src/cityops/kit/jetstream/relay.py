@@ -22,7 +22,8 @@ import nats
 import orjson
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
-from sqlalchemy import Table, delete, event, insert
+from sqlalchemy import Delete, String, Table, any_, bindparam, delete, event, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -169,14 +170,7 @@ class Sweeper:
         while self._doomed:
             batch, self._doomed = self._doomed[:500], self._doomed[500:]
             async with unit_of_work(self.sessions) as session:
-                await session.execute(
-                    delete(OutboxMessage)
-                    .where(
-                        OutboxMessage.delivery_id.in_(batch),
-                        OutboxMessage.state == OutboxState.PENDING.value,  # not a relay's
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                await session.execute(_deleting(session, batch))
             self.deleted += len(batch)
 
     async def close(self) -> None:
@@ -192,6 +186,21 @@ class Sweeper:
                 await task
         with contextlib.suppress(Exception):
             await self.flush()
+
+
+def _deleting(session: AsyncSession, batch: list[str]) -> Delete:
+    """The DELETE of a batch of published events' rows (not those a relay has claimed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: the same statement for any batch size, prepared once per
+        # connection (an IN list of n values is a new statement, prepared again, for each n).
+        chosen = OutboxMessage.delivery_id == any_(bindparam("batch", batch, ARRAY(String)))
+    else:
+        chosen = OutboxMessage.delivery_id.in_(batch)
+    return (
+        delete(OutboxMessage)
+        .where(chosen, OutboxMessage.state == OutboxState.PENDING.value)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class BusChannel:
