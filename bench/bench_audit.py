@@ -5,8 +5,10 @@ Run: .venv/bin/python bench/bench_audit.py [--pg] [--entries 2000] [--writers 8]
 Workload, on a fresh database (a temporary SQLite file, or a new PostgreSQL database with --pg):
 - anchor: N plain INSERTs of an audit entry, one transaction each, no chain (what cityops did
   before the chain);
-- chained: N `auth.audit.record()` appends, one transaction each (head row lock, SM3-HMAC,
-  head update); two rounds of each, the plain ones first; the better round of each counts;
+- chained: N `auth.audit.record()` appends, one transaction each (SM3-HMACs, then the head
+  moved by an UPDATE conditional on the head this process last wrote, which also takes the
+  lock, and the INSERT: two statements; three more only when someone else moved the head);
+  two rounds of each, the plain ones first; the better round of each counts;
 - concurrent: `--writers` tasks appending N entries between them, then the chain is verified;
 - verify: `cityops audit verify`'s walk over every entry written, entries per second.
 Goals: chained appends ≥ 0.5 × the plain-insert rate; verification ≥ 5,000 entries/s; the chain

@@ -261,3 +261,47 @@ def test_a_purge_keeps_the_young_entries_and_the_chain_verifiable(chain_db: Chai
 def test_settings_refuse_a_retention_under_180_days() -> None:
     with pytest.raises(ValueError, match="180"):
         Settings(audit_retention_days=90, _env_file=None)  # type: ignore[call-arg]
+
+
+def _count_appends(db: ChainDb, appends: int) -> tuple[int, bool]:
+    """Statements on the audit tables for `appends` appends in one transaction, and intactness."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    async def go() -> bool:
+        engine = create_engine(db.url)
+
+        def count(_c: object, _cur: object, statement: str, *_: object) -> None:
+            if "audit_log" in statement or "audit_chain" in statement:
+                seen.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                for n in range(appends):
+                    await audit.record(session, action="test.fast", result="success", target=f"{n}")
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                return (await audit_chain.verify(session)).intact
+        finally:
+            await engine.dispose()
+
+    intact = asyncio.run(go())
+    appended = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    return len(appended), intact
+
+
+def test_an_append_after_this_processs_own_takes_two_statements(chain_db: ChainDb) -> None:
+    fresh_chain(chain_db, 1)  # the head was reset behind cityops' back: the slow path ran
+    statements, intact = _count_appends(chain_db, 10)
+    assert intact and statements == 2 * 10
+
+
+def test_a_head_moved_by_someone_else_falls_back_to_reading_it(chain_db: ChainDb) -> None:
+    fresh_chain(chain_db, 2)
+    stale = dict(audit_chain._heads)
+    assert _count_appends(chain_db, 1) == (2, True)  # this process moved the head
+    audit_chain._heads.update(stale)  # as if another process had appended since
+    statements, intact = _count_appends(chain_db, 2)
+    # The conditional UPDATE misses; then claim, insert, move; the next append is fast again.
+    assert intact and statements == 1 + 3 + 2

@@ -116,12 +116,94 @@ def retag(head: AuditChainHead) -> None:
     head.tag = mac_of(head_message(head))
 
 
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The chain head as this process last moved it: the fast path's expectation."""
+
+    last_seq: int
+    last_mac: str
+    anchor_seq: int
+    anchor_mac: str
+    anchor_at: datetime | None
+    tag: str
+
+
+#: The last head this process wrote, per database: an append that finds the head unchanged
+#: (same position and tag) needs no read of it first.
+_heads: dict[str, _Head] = {}
+
+
+def _database_of(session: AsyncSession) -> str:
+    return str(session.get_bind().engine.url)
+
+
+def forget_heads() -> None:
+    """Drop the remembered heads (after a restore, a purge or a test that edits the head)."""
+    _heads.clear()
+
+
 async def append(session: AsyncSession, entry: AuditEntry) -> None:
     """Seal `entry` as the next link of the chain and add it, in the caller's transaction.
 
-    Three statements: claim the next position (the UPDATE that also takes the lock), insert the
-    entry, and move the head to it with a fresh tag.
+    Two statements when this process wrote the head last: move the head from the remembered
+    one (an UPDATE conditional on its position and tag, which also takes the lock), then insert
+    the entry. If anyone else moved the head meanwhile (another process, a purge, a rolled-back
+    append) the UPDATE matches nothing and the append takes the slow path: claim the next
+    position reading the head, insert, move the head (three statements).
     """
+    database = _database_of(session)
+    known = _heads.get(database)
+    if known is not None and await _append_after(session, entry, known, database):
+        return
+    await _append_claiming(session, entry, database)
+
+
+def _seal(entry: AuditEntry, seq: int, prev_mac: str) -> None:
+    entry.seq, entry.prev_mac = seq, prev_mac
+    entry.detail = json.loads(json.dumps(entry.detail or {}, ensure_ascii=False))
+    entry.mac = mac_of(entry_message(entry))
+
+
+def _moved(head: _Head, entry: AuditEntry) -> _Head:
+    row = AuditChainHead(
+        id=HEAD_ID,
+        last_seq=entry.seq,
+        last_mac=entry.mac,
+        anchor_seq=head.anchor_seq,
+        anchor_mac=head.anchor_mac,
+        anchor_at=head.anchor_at,
+    )
+    retag(row)
+    return _Head(row.last_seq, row.last_mac, row.anchor_seq, row.anchor_mac, row.anchor_at, row.tag)
+
+
+async def _append_after(
+    session: AsyncSession, entry: AuditEntry, known: _Head, database: str
+) -> bool:
+    """The fast path: whether the head was still `known` (then the entry is added)."""
+    _seal(entry, known.last_seq + 1, known.last_mac)
+    moved = _moved(known, entry)
+    result = await session.execute(
+        update(AuditChainHead)
+        .where(
+            AuditChainHead.id == HEAD_ID,
+            AuditChainHead.last_seq == known.last_seq,
+            AuditChainHead.tag == known.tag,
+        )
+        .values(last_seq=moved.last_seq, last_mac=moved.last_mac, tag=moved.tag)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        _heads.pop(database, None)
+        return False
+    session.add(entry)
+    await session.flush()
+    _heads[database] = moved
+    return True
+
+
+async def _append_claiming(session: AsyncSession, entry: AuditEntry, database: str) -> None:
+    """The slow path: claim the next position reading the head, insert, move the head."""
     head_table = AuditChainHead.__table__
     claimed = (
         await session.execute(
@@ -140,28 +222,27 @@ async def append(session: AsyncSession, entry: AuditEntry) -> None:
     ).one_or_none()
     if claimed is None:  # a database migrated without the head row: make it, then claim
         await lock_head(session)
-        await append(session, entry)
+        await _append_claiming(session, entry, database)
         return
-    entry.seq, entry.prev_mac = claimed.last_seq, claimed.last_mac
-    entry.detail = json.loads(json.dumps(entry.detail or {}, ensure_ascii=False))
-    entry.mac = mac_of(entry_message(entry))
+    _seal(entry, claimed.last_seq, claimed.last_mac)
     session.add(entry)
     await session.flush()
-    moved = AuditChainHead(
-        id=HEAD_ID,
-        last_seq=entry.seq,
-        last_mac=entry.mac,
-        anchor_seq=claimed.anchor_seq,
-        anchor_mac=claimed.anchor_mac,
-        anchor_at=claimed.anchor_at,
+    before = _Head(
+        claimed.last_seq - 1,
+        claimed.last_mac,
+        claimed.anchor_seq,
+        claimed.anchor_mac,
+        claimed.anchor_at,
+        "",
     )
-    retag(moved)
+    moved = _moved(before, entry)
     await session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID)
         .values(last_mac=moved.last_mac, tag=moved.tag)
         .execution_options(synchronize_session=False)
     )
+    _heads[database] = moved
 
 
 @dataclass(frozen=True, slots=True)
