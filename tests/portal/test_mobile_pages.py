@@ -194,8 +194,15 @@ def test_a_citizen_reports_without_an_account(portal: Portal) -> None:
     report = {"category": "event:0514", "text": "店外占道经营", "lon": str(lon), "lat": str(lat)}
     no_token = client.post("/m/citizen", data={**report, "phone": "13812345678"})
     assert no_token.status_code == 403
-    no_phone = client.post("/m/citizen", data={**citizen_form(client), **report})
-    assert no_phone.status_code == 400 and "请填写 11 位手机号码" in no_phone.text
+    # No phone, no text, no category: all three named in one answer, not one field per try
+    # (each try counts against the address's limit).
+    bare = client.post(
+        "/m/citizen", data={**citizen_form(client), "lon": str(lon), "lat": str(lat)}
+    )
+    shown = re.search(r'id="report-error">([^<]*)<', bare.text)
+    assert bare.status_code == 400 and shown is not None
+    assert "请填写 11 位手机号码" in shown.group(1)
+    assert "问题描述" in shown.group(1) and "问题类别" in shown.group(1), shown.group(1)
 
     data = {**citizen_form(client), **report, "phone": "13812345678", "name": "王小明"}
     sent = client.post("/m/citizen", data=data, files=[photo()])

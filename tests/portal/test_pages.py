@@ -442,10 +442,15 @@ def test_json_clients_keep_problem_json_on_pages(client: TestClient, accept: str
 
 
 @pytest.mark.parametrize("accept", [None, "*/*", "text/html"])
-def test_api_paths_answer_problem_json_to_anyone(client: TestClient, accept: str | None) -> None:
-    request = client.build_request("GET", "/api/v1/nope", headers={"accept": accept or ""})
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/open311/v2/nope.json"])
+def test_api_paths_answer_problem_json_to_anyone(
+    client: TestClient, accept: str | None, path: str
+) -> None:
+    """The machine APIs never answer with a page (Open311 keeps its GeoReport JSON errors)."""
+    request = client.build_request("GET", path, headers={"accept": accept or ""})
     if accept is None:
         del request.headers["accept"]
     reply = client.send(request)
     assert reply.status_code == 404
-    assert reply.headers["content-type"] == "application/problem+json"
+    expected = "application/problem+json" if path.startswith("/api/") else "application/json"
+    assert reply.headers["content-type"].startswith(expected)

@@ -120,7 +120,7 @@ def _wait_text(seconds: float) -> str:
 
 
 def _refuse(values: ReportValues, message: str) -> ProblemError:
-    values.errors = [message]
+    values.errors = message.split("；")
     return ProblemError(400, "bad-request", message)
 
 
@@ -131,10 +131,18 @@ async def _check(request: Request, values: ReportValues, limits: CitizenLimits) 
     if wait:
         raise ProblemError(429, "too-many-requests", _wait_text(wait))
     await limits.ip.count(address)
+    problems = []
     if not MOBILE.fullmatch(values.phone):
-        raise _refuse(values, "手机号码：请填写 11 位手机号码，以便工作人员回访核实")
+        problems.append("手机号码：请填写 11 位手机号码，以便工作人员回访核实")
     if len(values.text) > MAX_TEXT:
-        raise _refuse(values, f"问题描述：不能超过 {MAX_TEXT} 个字")
+        problems.append(f"问题描述：不能超过 {MAX_TEXT} 个字")
+    if problems:
+        # Every field to fix at once, not one per try (each try counts against the limit).
+        try:
+            checked_report(values, "h5-check", citizen=True)
+        except ProblemError as exc:
+            problems.append(problem_text(exc))
+        raise _refuse(values, "；".join(problems))
     wait = await limits.phone.wait(await limits.phone_key(values.phone))
     if wait:
         raise ProblemError(429, "too-many-requests", "该手机号今日提交次数已达上限，请明天再试")

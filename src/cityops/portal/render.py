@@ -32,7 +32,7 @@ TEMPLATE_DIR = PORTAL_DIR / "templates"
 STATIC_DIR = PORTAL_DIR / "static"
 
 #: Paths whose errors stay problem+json whatever the client accepts.
-_MACHINE_PREFIXES = ("/api/", "/problems/", "/static/")
+_MACHINE_PREFIXES = ("/api/", "/open311/", "/problems/", "/static/")
 _MACHINE_PATHS = frozenset({"/openapi.json", "/healthz", "/readyz", "/docs", "/redoc"})
 
 #: Sent with every portal page: nothing but our own origin, never framed, never cached.

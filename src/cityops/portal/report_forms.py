@@ -167,17 +167,23 @@ def checked_report(values: ReportValues, source_key: str, *, citizen: bool) -> C
             {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
+        if not _known_category(values.category):  # named with the rest, not on the next try
+            errors.append(UNKNOWN_CATEGORY)
         raise ProblemError(422, "validation", "the report is not valid", errors=errors) from exc
     except UnknownCategoryError as exc:
-        raise ProblemError(
-            422,
-            "validation",
-            str(exc),
-            errors=[
-                {"loc": ["body", "category"], "msg": "unknown category", "type": "value_error"}
-            ],
-        ) from exc
+        raise ProblemError(422, "validation", str(exc), errors=[UNKNOWN_CATEGORY]) from exc
     return body
+
+
+UNKNOWN_CATEGORY = {"loc": ["body", "category"], "msg": "unknown category", "type": "value_error"}
+
+
+def _known_category(code: str) -> bool:
+    try:
+        find_category(code or "-")
+    except UnknownCategoryError:
+        return False
+    return True
 
 
 def place_of(case: CaseRecord) -> str:
