@@ -24,6 +24,7 @@ BENCHMARKS: list[list[str]] = [
     ["bench_overview.py"],
     ["bench_overview.py", "--pg"],
     ["bench_bus.py"],
+    ["bench_iot.py"],
     ["bench_screen_soak.py"],
 ]
 MEANING = {1: "a goal missed", 2: "could not run"}

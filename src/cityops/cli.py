@@ -171,15 +171,17 @@ def demo(
     if no_serve:
         return
     feed = _start_simulator(f"http://{host}:{port}", simulate_rate) if simulate_rate > 0 else None
+    sensors = _start_iot_simulator(f"http://{host}:{port}") if simulate_rate > 0 else None
     # uvicorn shuts down on SIGTERM, then raises it again under the handler it found; with the
     # default one the process would die there and leave the simulator feeding nothing.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        if feed is not None:
-            feed.terminate()
-            feed.wait(timeout=15)
+        for process in (feed, sensors):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=15)
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -193,6 +195,13 @@ def _start_simulator(base_url: str, rate: float) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "cityops", "simulate", "cases"]
     # Our own interpreter and arguments, no shell: nothing untrusted reaches the command line.
     return subprocess.Popen([*command, "--base-url", base_url, "--rate", str(rate)])  # noqa: S603
+
+
+def _start_iot_simulator(base_url: str) -> subprocess.Popen[bytes]:
+    """`cityops simulate iot` beside the demo server: sensor readings over HTTP, synthetic."""
+    typer.echo("Live sensing: simulated devices (【模拟】, ids SIM-…) every 30 s over HTTP")
+    command = [sys.executable, "-m", "cityops", "simulate", "iot", "--base-url", base_url]
+    return subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
 
 
 @app.command()

@@ -51,12 +51,14 @@ def test_district_has_nine_parts_each_with_status_and_note(
     statuses = {k: p["status"] for k, p in body["parts"].items()}
     assert statuses["city_operation"] == statuses["event_flow"] == statuses["map"] == "live"
     assert statuses["population"] == statuses["economy"] == statuses["area"] == "static"
-    # Video (R4), IoT (R6) and command (R9) have not landed: said so, and what fills them.
+    # Video (R4) and command (R9) have not landed: said so, and what fills them.
     video = body["parts"]["video"]
     assert video["status"] == "not_available" and "尚未接入" in video["note"]
     assert video["missing"] == ["视频监控（摄像机联网）"]
     assert isinstance(video["data"]["video_cases_today"], int)
-    assert "物联感知设备" in body["parts"]["city_operation"]["missing"]
+    # The IoT hub (R6) has landed: it fills the 城市运行 part with live sensing.
+    city = body["parts"]["city_operation"]
+    assert "物联感知设备" not in city["missing"] and "online_rate" in city["data"]["provided"]
     command = body["parts"]["command"]
     assert command["missing"] == ["指挥调度系统"] and "尚未接入" in command["note"]
     for part in body["parts"].values():  # no roadmap code (R4, R6, R9…) reaches the user

@@ -101,6 +101,7 @@ class PartContext:
     facts: Facts | None  # None: the caller may not read cases
     bounds: list[float] | None = None
     layers: list[str] = field(default_factory=list)
+    permissions: frozenset[str] = frozenset()  # the caller's, for providers that need one
 
     def ref(self, node: OrgNode) -> UnitRef:
         """A unit named and linked (when the caller may open its overview)."""

@@ -18,7 +18,8 @@ app registers it when it is built:
 
     PART = CameraCounts()   # module.py: Module(..., overview_parts=("cityops.video.parts:PART",))
 
-The part then carries the provider's data under `data.provided` beside what the cases tell
+A provider whose data need a permission names it (`permission = "iot.read"`): callers without
+it get the part as the cases alone fill it. The part then carries the provider's data under `data.provided` beside what the cases tell
 (the page shows `provided.tiles`: label, value, unit, digits), its module leaves `missing`, and
 a part that was `not_available` because of it becomes `live`. The provider reads
 through its own repository with the caller's scope; it sees no overview internals.
@@ -44,6 +45,7 @@ class AreaQuery:
     scope: DataScope
     now: datetime
     session: AsyncSession
+    permissions: frozenset[str] = frozenset()  # the caller's permissions (Perm values)
 
 
 class PartProvider(Protocol):
@@ -68,6 +70,17 @@ def register(provider: PartProvider) -> None:
 def unregister(part: str) -> None:
     """Remove a part's provider."""
     _providers.pop(part, None)
+
+
+def permission_of(provider: PartProvider) -> str | None:
+    """The permission a caller needs to see a provider's data (`permission`), if it names one."""
+    permission: str | None = getattr(provider, "permission", None)
+    return permission
+
+
+def provider_permissions() -> frozenset[str]:
+    """Every permission the registered providers need (part of the overview's cache key)."""
+    return frozenset(p for p in map(permission_of, _providers.values()) if p)
 
 
 def provider_of(part: str) -> PartProvider | None:

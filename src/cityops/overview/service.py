@@ -23,7 +23,12 @@ from cityops.overview import parts_live, parts_static
 from cityops.overview.cache import CacheKey, PartCache
 from cityops.overview.context import KINDS, Facts, PartContext, unit_ref
 from cityops.overview.labels import STATIC_PARTS, PartKey
-from cityops.overview.providers import AreaQuery, provider_of
+from cityops.overview.providers import (
+    AreaQuery,
+    permission_of,
+    provider_of,
+    provider_permissions,
+)
 from cityops.overview.schemas import OverviewRead, Part
 from cityops.overview.stats import district_stats
 
@@ -79,10 +84,11 @@ def live_parts(kind: str) -> list[str]:
 
 
 def access_key(principal: Principal) -> tuple[object, ...]:
-    """What decides which cases a caller's figures cover: scope and role narrowing."""
+    """What decides what a caller's figures cover: scope, role narrowing, providers' grants."""
+    held = tuple(sorted(p for p in provider_permissions() if p in principal.permissions))
     if not principal.can(Perm.CASE_READ):
-        return (tuple(sorted(principal.scope.prefixes)), "no-cases")
-    return reader_key(principal)
+        return (tuple(sorted(principal.scope.prefixes)), "no-cases", held)
+    return (*reader_key(principal), held)
 
 
 def parse_parts(text: str | None, kind: str) -> list[PartKey]:
@@ -216,6 +222,7 @@ class OverviewService:
                 stats=district_stats(self.district_code),
                 now=now,
                 facts=Facts(figures, now) if reads_cases else None,
+                permissions=frozenset(p.value for p in principal.permissions),
             )
             if PartKey.MAP in keys:
                 ctx.bounds = await area_bounds(session, tree, node)
@@ -232,7 +239,10 @@ async def _filled(part: Part, ctx: PartContext, session: AsyncSession) -> Part:
     provider = provider_of(part.key)
     if provider is None:
         return part
-    query = AreaQuery(ctx.node.code, ctx.kind, ctx.scope, ctx.now, session)
+    needed = permission_of(provider)
+    if needed is not None and needed not in ctx.permissions:
+        return part  # the caller may not read the module's data: the part as the cases fill it
+    query = AreaQuery(ctx.node.code, ctx.kind, ctx.scope, ctx.now, session, ctx.permissions)
     provided = await provider.data(query)
     waited = provider.module in part.missing
     return part.model_copy(

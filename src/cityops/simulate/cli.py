@@ -57,3 +57,21 @@ def simulate_cases(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"simulation: {stats.line()}")
+
+
+@app.command("iot")
+def simulate_iot(
+    base_url: Annotated[str, typer.Option(help="The running platform (HTTP).")] = (
+        "http://127.0.0.1:8000"
+    ),
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Publish over MQTT (mqtt://host:port) instead of HTTP.")
+    ] = None,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds.")] = 30.0,
+    rounds: Annotated[int | None, typer.Option(min=1, help="Stop after this many rounds.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
+) -> None:
+    """Labelled-synthetic sensor readings of the demo devices (【模拟】, ids SIM-…)."""
+    from cityops.iot.cli import simulate_command
+
+    simulate_command(base_url, mqtt_url, interval, rounds, seed)

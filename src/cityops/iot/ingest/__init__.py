@@ -1,0 +1,1 @@
+"""Ingestion: payloads checked against the registry, stored in batches, handed to sinks."""

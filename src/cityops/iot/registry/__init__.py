@@ -1,0 +1,1 @@
+"""The device registry: profiles, devices, gateways, tokens, CSV provisioning, the directory."""
