@@ -174,3 +174,26 @@ def test_a_town_reads_another_towns_device_only_through_a_live_grant(
         assert took < 1.0
         refused_everywhere(worker, sheshan, device)
     refused_everywhere(client, sheshan, device)
+
+
+def test_applications_for_devices_name_real_devices_and_keys(
+    client: TestClient, login: Login
+) -> None:
+    device, _ = register(client, login, "t_sijing", SIJING)
+    kinds = client.get("/api/v1/sharing/kinds", headers=login.headers("t_sheshan")).json()
+    assert {"name": "iot.device", "label": "物联设备", "keyed": True} in kinds
+    expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    body = {"kind": "iot.device", "purpose": "防汛联动", "expires_at": expires}
+    sheshan = login.headers("t_sheshan")
+    cases = {
+        "unknown key": {"resource_ids": [device], "keys": ["water_level", "rainfall_24h"]},
+        "unknown device": {"resource_ids": [device, "t-none-00000000"]},
+    }
+    for name, changes in cases.items():
+        reply = client.post(APPS, json={**body, **changes}, headers=sheshan)
+        assert reply.status_code == 422, (name, reply.text)
+        assert reply.headers["content-type"] == "application/problem+json"
+    ok = client.post(APPS, json={**body, "resource_ids": [device], "keys": ["battery"]},
+                     headers=sheshan)  # fmt: skip
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["owner_code"] == SIJING and ok.json()["kind_label"] == "物联设备"
