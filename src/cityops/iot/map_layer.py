@@ -1,8 +1,8 @@
 """The `iot_devices` map layer: devices as points coloured by state (在线/离线/告警).
 
-It reads the registry through iot/access.py (the caller's scope, later the grants) and needs
-iot.read. The data version is the device count plus a 15-second bucket, so a state change
-shows within 15 s.
+It reads the registry through iot/access.py (the caller's scope and its unit's sharing grants)
+and needs iot.read. The data version is the device count, the device grants' state and a
+15-second bucket: a state change shows within 15 s, a revoked grant on the next tile.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from sqlalchemy import Select, func, select
 from cityops.auth.principal import Principal
 from cityops.auth.roles import Perm
 from cityops.geo.layers import BaseLayer, BBox, FeatureBatch, GeometryKind, LayerContext, StyleLayer
-from cityops.iot.access import DeviceAccess
+from cityops.iot.access import DEVICE_KIND, DeviceAccess
 from cityops.iot.models import Device, DeviceProfile, TelemetryLatest
 from cityops.iot.profiles import KeySpec
 from cityops.iot.status import STATUS_LABELS, device_status
+from cityops.kit.db import unit_of_work
+from cityops.sharing import grants_state
 
 STALE_SECONDS = 15
 MAX_DEVICES = 20_000
@@ -43,14 +45,19 @@ class DevicesLayer(BaseLayer):
         return principal.can(Perm.IOT_READ)
 
     def scope_key(self, principal: Principal) -> str:
-        """Who sees the same devices (iot/access.py decides)."""
-        return DeviceAccess.of(principal).key()
+        """Who sees the same devices: the same scope and the same unit (whose grants they hold)."""
+        return f"{DeviceAccess.of(principal).key()}|{principal.org_code}"
 
     async def version(self, ctx: LayerContext) -> str:
-        """Device count and the current 15-second bucket."""
+        """Device count, the device grants' state and the current 15-second bucket.
+
+        The grants' state (live count, newest id) is in the version so that a tile drawn
+        through a grant is never served from the cache after the grant is revoked or expires.
+        """
         async with ctx.sessions() as session:
             count = await session.scalar(select(func.count()).select_from(Device))
-        return f"{count or 0}:{int(time.time() // STALE_SECONDS)}"
+            grants = await grants_state(session, DEVICE_KIND)
+        return f"{count or 0}:{grants}:{int(time.time() // STALE_SECONDS)}"
 
     async def features(
         self, ctx: LayerContext, bbox: BBox | None, principal: Principal, version: str
@@ -60,11 +67,15 @@ class DevicesLayer(BaseLayer):
         if bbox is not None:
             west, south, east, north = bbox.wgs84
             stmt = stmt.where(Device.lon.between(west, east), Device.lat.between(south, north))
-        stmt = DeviceAccess.of(principal).apply(cast("Select[Any]", stmt))
-        async with ctx.sessions() as session:
+        # A unit of work: reads through a sharing grant are logged and the log must commit.
+        async with unit_of_work(ctx.sessions) as session:
+            access = await DeviceAccess.load(session, principal)
+            stmt = access.apply(cast("Select[Any]", stmt))
             devices = (await session.scalars(stmt.order_by(Device.id).limit(MAX_DEVICES))).all()
             if not devices:
                 return FeatureBatch.empty()
+            for device in devices:
+                access.log(session, device, "map.read")
             profiles = {
                 p.code: {k: KeySpec.of(v) for k, v in p.telemetry.items()}
                 for p in (await session.scalars(select(DeviceProfile))).all()

@@ -1,11 +1,11 @@
 """The manifest of the IoT hub (物联中台, R6): registry, ingestion, scenarios."""
 
-from cityops.kit.module import Command, Module, NavEntry
+from cityops.kit.module import Command, Contribution, Module, NavEntry
 
 module = Module(
     name="iot",
     title="物联感知",
-    requires=("org", "auth", "geo", "bus"),
+    requires=("org", "auth", "geo", "bus", "sharing"),
     routers=(
         "cityops.iot.http.ingest_api:router",
         "cityops.iot.http.api:router",
@@ -25,4 +25,7 @@ module = Module(
             "物联感知", "/iot/devices", order=40, permission="iot.read", active_prefix="/iot/"
         ),
     ),
+    # Devices can be shared (分层共享): towns apply, the district approves; iot/access.py reads
+    # the grants on every read path.
+    contributes=(Contribution("sharing.kinds", "cityops.iot.sharing_kind:DEVICE_SHARING"),),
 )

@@ -10,6 +10,7 @@ from cityops.sharing.access import (
     allows,
     granting,
     grants_by_resource,
+    grants_state,
     log_access,
     units_above,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "allows",
     "granting",
     "grants_by_resource",
+    "grants_state",
     "log_access",
     "units_above",
 ]

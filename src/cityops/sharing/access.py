@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cityops.auth.principal import Principal
@@ -152,6 +152,24 @@ async def allows(
 ) -> bool:
     """Whether a grant lets the caller read this (the caller's own data scope is checked apart)."""
     return await granting(session, principal, kind, resource_id, key, at, now) is not None
+
+
+async def grants_state(session: AsyncSession, kind: str, now: datetime | None = None) -> str:
+    """A short string that changes whenever a grant of a kind is made, revoked or expires.
+
+    Caches of data read through grants (map tiles) put it in their key, so nothing drawn
+    through a grant is served from a cache after the grant ends.
+    """
+    live, newest = (
+        await session.execute(
+            select(func.count(), func.max(ShareGrant.id)).where(
+                ShareGrant.kind == kind,
+                ShareGrant.revoked_at.is_(None),
+                ShareGrant.expires_at > (now or utcnow()),
+            )
+        )
+    ).one()
+    return f"{live}.{newest or 0}"
 
 
 def log_access(

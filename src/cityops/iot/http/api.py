@@ -34,7 +34,7 @@ from cityops.iot.registry.service import (
     rotate_token,
 )
 from cityops.kit.db import utcnow
-from cityops.kit.errors import NotFound, OutOfScope, ProblemError
+from cityops.kit.errors import Forbidden, NotFound, OutOfScope, ProblemError
 from cityops.kit.web import MAX_INT, DbSession, Instant
 
 router = APIRouter(prefix="/api/v1/iot", tags=["iot"])
@@ -107,8 +107,9 @@ async def list_devices(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> DevicePage:
-    """Devices the caller may see, filtered by owner unit (and below), profile, status."""
-    stmt = DeviceAccess.of(principal).apply(select(Device))
+    """Devices the caller may see (its own and granted ones), by owner unit, profile, status."""
+    access = await DeviceAccess.load(session, principal)
+    stmt = access.apply(select(Device))
     if owner is not None:
         stmt = stmt.where(Device.owner_code.startswith(owner, autoescape=True))
     if profile is not None:
@@ -117,21 +118,27 @@ async def list_devices(
         stmt = stmt.where(Device.online.is_(online))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = (await session.scalars(stmt.order_by(Device.id).limit(limit).offset(offset))).all()
+    for device in rows:
+        access.log(session, device, "device.list")
     return DevicePage(items=[device_read(d) for d in rows], total=total)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceRead)
 async def get_device(device_id: DeviceId, session: DbSession, principal: Reader) -> DeviceRead:
     """One device."""
-    return device_read(await visible_device(session, DeviceAccess.of(principal), device_id))
+    access = await DeviceAccess.load(session, principal)
+    device = await visible_device(session, access, device_id)
+    access.log(session, device, "device.read")
+    return device_read(device)
 
 
 @router.get("/devices/{device_id}/latest", response_model=list[LatestRead])
 async def latest_values(
     device_id: DeviceId, session: DbSession, principal: Reader
 ) -> list[LatestRead]:
-    """The newest value of each key of a device."""
-    device = await visible_device(session, DeviceAccess.of(principal), device_id)
+    """The newest value of each key of a device (of a granted device: granted keys and window)."""
+    access = await DeviceAccess.load(session, principal)
+    device = await visible_device(session, access, device_id)
     keys = await profile_keys(session, device.profile_code)
     rows = (
         await session.scalars(
@@ -140,6 +147,8 @@ async def latest_values(
             .order_by(TelemetryLatest.key)
         )
     ).all()
+    rows = [r for r in rows if access.may_read(device, r.key, r.ts)]
+    access.log(session, device, "latest.read", len(rows))
     return [
         LatestRead(
             key=r.key,
@@ -162,8 +171,12 @@ async def telemetry(
     to: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = 2000,
 ) -> SeriesRead:
-    """Readings of one key in [from, to) (default: the last 24 hours), oldest first."""
-    device = await visible_device(session, DeviceAccess.of(principal), device_id)
+    """Readings of one key in [from, to) (default: the last 24 hours), oldest first.
+
+    Of a granted device: only a granted key (403 otherwise), only readings in the granted window.
+    """
+    access = await DeviceAccess.load(session, principal)
+    device = await visible_device(session, access, device_id)
     end = to or utcnow()
     start = from_ or end - timedelta(hours=24)
     if start.tzinfo is None or end.tzinfo is None:
@@ -173,15 +186,18 @@ async def telemetry(
         raise ProblemError(
             422, "validation", f"{key} is not a key of profile {device.profile_code}"
         )
+    if not access.may_read(device, key):
+        raise Forbidden(f"{key} of {device.id} is not shared with your unit")
     rows = (
         await session.execute(
             select(Telemetry.ts, Telemetry.value_num, Telemetry.value_text)
             .where(Telemetry.device_id == device.id, Telemetry.key == key)
-            .where(Telemetry.ts >= start, Telemetry.ts < end)
+            .where(Telemetry.ts >= start, Telemetry.ts < end, access.window(device, key))
             .order_by(Telemetry.ts.desc())
             .limit(limit)
         )
     ).all()
+    access.log(session, device, "telemetry.read", len(rows))
     points = [PointRead(ts=ts, value=value_of(keys[key], n, x)) for ts, n, x in reversed(rows)]
     return SeriesRead(device_id=device.id, key=key, unit=keys[key].unit, points=points)
 
@@ -216,7 +232,7 @@ async def dead_letters(
 @router.get("/stats", response_model=HubStats)
 async def hub_stats(session: DbSession, principal: Reader) -> HubStats:
     """Devices, online rate and readings in the last minute of what the caller sees."""
-    return await stats_of(session, DeviceAccess.of(principal))
+    return await stats_of(session, await DeviceAccess.load(session, principal))
 
 
 async def stats_of(session: AsyncSession, access: DeviceAccess) -> HubStats:

@@ -23,7 +23,7 @@ from cityops.iot.http.api import profile_keys, value_of
 from cityops.iot.models import Device, DeviceProfile, Telemetry, TelemetryLatest
 from cityops.iot.registry.service import ID_PATTERN
 from cityops.iot.status import STATUS_LABELS
-from cityops.kit.db import utcnow
+from cityops.kit.db import unit_of_work, utcnow
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -96,8 +96,10 @@ async def devices_page(
     principal = await _reader(request)
     if isinstance(principal, Response):
         return principal
-    async with request.app.state.sessions() as session:
-        stmt = DeviceAccess.of(principal).apply(select(Device))
+    # A unit of work: reads through a sharing grant are logged and the log must commit.
+    async with unit_of_work(request.app.state.sessions) as session:
+        access = await DeviceAccess.load(session, principal)
+        stmt = access.apply(select(Device))
         if profile:
             stmt = stmt.where(Device.profile_code == profile)
         if online is not None:
@@ -105,6 +107,8 @@ async def devices_page(
         devices = (
             await session.scalars(stmt.order_by(Device.owner_code, Device.id).limit(500))
         ).all()
+        for device in devices:
+            access.log(session, device, "device.list")
         profiles = {p.code: p.name for p in (await session.scalars(select(DeviceProfile))).all()}
     return _page(
         "iot_devices.html",
@@ -130,19 +134,25 @@ async def device_page(
         return principal
     if not re.match(ID_PATTERN, device_id):
         return _page("iot_error.html", 404, message="没有这台设备。")
-    async with request.app.state.sessions() as session:
-        stmt = DeviceAccess.of(principal).apply(select(Device).where(Device.id == device_id))
+    async with unit_of_work(request.app.state.sessions) as session:
+        access = await DeviceAccess.load(session, principal)
+        stmt = access.apply(select(Device).where(Device.id == device_id))
         device = await session.scalar(stmt)
         if device is None:
             return _page("iot_error.html", 404, message="没有这台设备，或它不在您的数据范围内。")
         keys = await profile_keys(session, device.profile_code)
         profile = await session.get(DeviceProfile, device.profile_code)
-        latest = (
-            await session.scalars(
-                select(TelemetryLatest).where(TelemetryLatest.device_id == device.id)
-            )
-        ).all()
-        numeric = [k for k, s in keys.items() if s.type == "number"]
+        latest = [
+            r
+            for r in (
+                await session.scalars(
+                    select(TelemetryLatest).where(TelemetryLatest.device_id == device.id)
+                )
+            ).all()
+            if access.may_read(device, r.key, r.ts)
+        ]
+        # Of a granted device, only the granted keys are charted.
+        numeric = [k for k, s in keys.items() if s.type == "number" and access.may_read(device, k)]
         chosen = key if key in numeric else (numeric[0] if numeric else None)
         points: list[tuple[Any, float]] = []
         if chosen is not None:
@@ -150,10 +160,12 @@ async def device_page(
                 select(Telemetry.ts, Telemetry.value_num)
                 .where(Telemetry.device_id == device.id, Telemetry.key == chosen)
                 .where(Telemetry.ts >= utcnow() - timedelta(hours=24))
+                .where(access.window(device, chosen))
                 .order_by(Telemetry.ts.desc())
                 .limit(2000)
             )
             points = [(ts, v) for ts, v in reversed(rows.all()) if v is not None]
+        access.log(session, device, "device.page", len(latest) + len(points))
     values = [
         {
             "key": r.key,
