@@ -20,8 +20,10 @@ from cityops.kit.db import create_engine, create_sessionmaker
 class Holding(EscalationScheduler):
     """Claims steps and then hangs before its commit: a worker dying mid-pass."""
 
-    async def _fire(self, session: AsyncSession, order: Order, now: datetime) -> Fired | None:
-        fired = await super()._fire(session, order, now)
+    async def _fire(
+        self, session: AsyncSession, order: Order, now: datetime, locked: bool = False
+    ) -> Fired | None:
+        fired = await super()._fire(session, order, now, locked)
         await session.flush()
         print("claimed", flush=True)
         await asyncio.Event().wait()  # killed here, the transaction still open

@@ -1,10 +1,10 @@
 """Fire due escalation steps: durable timers in `command_order`, each step fired once.
 
-A pass takes due orders (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers
-split the batch instead of queueing on it) and moves each by a compare-and-set on `next_step`
-(`UPDATE … WHERE id = ? AND next_step = ? AND state = 'issued'|'signed'`): only the pass whose
-update changed the row fires the step, and the step's timeline entry and notice commit in that
-same transaction. A worker killed mid-pass commits nothing, so the next pass fires the step;
+A pass takes due orders. On PostgreSQL `SELECT … FOR UPDATE SKIP LOCKED` gives each worker
+rows no other holds, so it moves them all in one flush; on SQLite each row moves by a
+compare-and-set on `next_step` (`UPDATE … WHERE id = ? AND next_step = ? AND state = ?`), and
+only the pass whose update changed the row fires the step. Either way the step's timeline entry
+and notice commit in the same transaction as the move. A worker killed mid-pass commits nothing, so the next pass fires the step;
 one killed after its commit left the row moved on, so no pass fires it again. On SQLite the
 conditional UPDATE alone decides, as in kit/outbox/dispatcher.py.
 """
@@ -123,16 +123,23 @@ class EscalationScheduler:
                 .order_by(Order.next_fire_at)
                 .limit(self.batch)
             )
-            if session.get_bind().dialect.name == "postgresql":
+            locked = session.get_bind().dialect.name == "postgresql"
+            if locked:  # the rows are this pass's until it commits: move them in one flush
                 stmt = stmt.with_for_update(skip_locked=True)
             for order in (await session.scalars(stmt)).all():
-                one = await self._fire(session, order, now)
+                one = await self._fire(session, order, now, locked)
                 if one is not None:
                     fired.append(one)
         return fired
 
-    async def _fire(self, session: AsyncSession, order: Order, now: datetime) -> Fired | None:
-        """Move the order past its due step if no one else did; record and push the step."""
+    async def _fire(
+        self, session: AsyncSession, order: Order, now: datetime, locked: bool = False
+    ) -> Fired | None:
+        """Move the order past its due step if no one else did; record and push the step.
+
+        `locked`: the pass holds the row (FOR UPDATE), so the move is a plain change flushed
+        with the batch; otherwise a conditional UPDATE says whether this pass won it.
+        """
         chain = [Step.of(raw) for raw in order.chain]
         index = order.next_step
         if index >= len(chain):
@@ -142,14 +149,17 @@ class EscalationScheduler:
         following, at = next_after(
             chain, index + 1, phase, order.sign_due_at, order.complete_due_at
         )
-        moved = await session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.next_step == index, Order.state == order.state)
-            .values(next_step=following, next_fire_at=at)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(moved, "rowcount", 0) != 1:
-            return None  # another worker fired it
+        if locked:
+            order.next_step, order.next_fire_at = following, at
+        else:
+            moved = await session.execute(
+                update(Order)
+                .where(Order.id == order.id, Order.next_step == index, Order.state == order.state)
+                .values(next_step=following, next_fire_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(moved, "rowcount", 0) != 1:
+                return None  # another worker fired it
         label = STEP_LABELS[step.kind]
         record(
             session,
