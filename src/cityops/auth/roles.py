@@ -50,6 +50,11 @@ class Perm(StrEnum):
     # R4 video hub (视频中台)
     VIDEO_READ = "video.read"  # devices, channels and the catalog tree in scope
     VIDEO_MANAGE = "video.manage"  # device owners, catalog queries, of the own org unit
+    # R9 command and dispatch (指挥体系)
+    COMMAND_READ = "command.read"  # incidents, plans and orders in scope
+    COMMAND_MANAGE = "command.manage"  # declare incidents, activate plans, issue orders
+    COMMAND_PLAN = "command.plan"  # author contingency plans (预案)
+    ORDER_SIGN = "order.sign"  # sign for (签收) orders to the own unit and report back
 
 
 #: The three admin duties (三权分立): an account holds exactly one role, so never two of them.
@@ -140,6 +145,20 @@ VIDEO_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.LEADER: frozenset({Perm.VIDEO_READ}),
 }
 for _role, _granted in VIDEO_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+#: R9 command and dispatch: the district commands and authors plans; a town commands in its own
+#: area; every operational role that receives orders signs for them and reports back.
+COMMAND_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.DISTRICT_OFFICER: frozenset(
+        {Perm.COMMAND_READ, Perm.COMMAND_MANAGE, Perm.COMMAND_PLAN, Perm.ORDER_SIGN}
+    ),
+    Role.TOWN_OPERATOR: frozenset({Perm.COMMAND_READ, Perm.COMMAND_MANAGE, Perm.ORDER_SIGN}),
+    Role.GRID_WORKER: frozenset({Perm.COMMAND_READ, Perm.ORDER_SIGN}),
+    Role.DEPT_HANDLER: frozenset({Perm.COMMAND_READ, Perm.ORDER_SIGN}),
+    Role.LEADER: frozenset({Perm.COMMAND_READ}),
+}
+for _role, _granted in COMMAND_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 ROLE_LABELS: dict[Role, str] = {

@@ -1,0 +1,1 @@
+"""The HTTP face of command and dispatch: /api/v1/command/…"""

@@ -1,0 +1,1 @@
+"""Alembic versions of command and dispatch, on the branch `command`."""

@@ -1,0 +1,1 @@
+"""Contingency plans (预案): versioned templates, their targets, activation and the seeded plan."""
