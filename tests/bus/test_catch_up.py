@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from cityops.kit.jetstream import JetStreamBus, Names
-from tests.bus.conftest import run, until
+from tests.bus.conftest import Proxy, run, until
 from tests.bus.events import Ping, ping
-from tests.bus.proxy import Proxy
 
 
 def test_a_reconnecting_worker_catches_up_on_fanout_events(nats_url: str, names: Names) -> None:
