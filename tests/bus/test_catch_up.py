@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from cityops.kit.jetstream import JetStreamBus, Names
-from tests.bus.conftest import run, until
+from tests.bus.conftest import Proxy, run, until
 from tests.bus.events import Ping, ping
-from tests.bus.proxy import Proxy
 
 
 def test_a_reconnecting_worker_catches_up_on_fanout_events(nats_url: str, names: Names) -> None:
@@ -33,6 +32,7 @@ def test_a_reconnecting_worker_catches_up_on_fanout_events(nats_url: str, names:
                 await publisher.publish(ping(n))
             await proxy.start()
             await until(lambda: set(range(11)) <= set(heard), "the missed events replayed")
+            await until(lambda: away.catch_up.catch_ups == 1, "the catch-up finished")
             await publisher.publish(ping(11))  # and live again after the catch-up
             await until(lambda: 11 in heard, "heard live after the reconnect")
             return heard, away.catch_up.catch_ups
