@@ -288,10 +288,11 @@ def test_demo_stopped_with_sigterm_stops_its_simulator(database: Path, prepared:
     try:
         wait_ready(f"http://127.0.0.1:{port}", demo, timeout=120)
         feed = _children(demo.pid)
-        assert len(feed) == 1 and _alive(feed[0])
+        # The two live feeds: simulated cases and simulated sensors (iot).
+        assert len(feed) == 2 and all(_alive(pid) for pid in feed)
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(timeout=30) == 128 + signal.SIGTERM
-        assert not _alive(feed[0])  # stopped and reaped by the demo, not orphaned
+        assert not any(_alive(pid) for pid in feed)  # stopped and reaped, not orphaned
     finally:
         for pid in [*feed, demo.pid]:
             if _alive(pid):

@@ -275,3 +275,14 @@ def test_a_row_the_database_refuses_becomes_a_dead_letter_not_a_stall(
     if backend.name == "postgresql":
         letters = client.get("/api/v1/iot/dead-letters", headers=login.headers("t_duty")).json()
         assert any("store refused" in d["reason"] for d in letters)
+
+
+def test_a_file_that_is_not_csv_is_a_422(client: TestClient, login: Login) -> None:
+    headers = {**login.headers("t_sijing"), "content-type": "text/csv"}
+    for body in (
+        "\r\x1c\ua7ea\x88ú",
+        "id,name\n\x00,x\n",
+        'id,name,owner_code,profile,lon,lat\n"a\n',
+    ):
+        reply = client.post("/api/v1/iot/devices/import", content=body.encode(), headers=headers)
+        assert reply.status_code == 422, (body, reply.text)

@@ -223,3 +223,21 @@ def test_a_consumer_killed_with_9_resumes_where_it_stopped(rig: Rig) -> None:
     stored = wait_count(rig.url, "SELECT count(*) FROM telemetry", total)
     publisher.close()
     assert stored == total
+
+
+def test_two_consumers_of_one_group_store_every_message_once(rig: Rig) -> None:
+    second = Consumer(rig.url, rig.broker, rig.prefix, "second")
+    second.env["CITYOPS_MQTT_SHARE_GROUP"] = rig.consumer.env["CITYOPS_MQTT_SHARE_GROUP"]
+    second.start()
+    try:
+        total = 1000
+        base = datetime.now(UTC) - timedelta(hours=3)
+        publisher = Publisher(rig)
+        for i in range(total):
+            publisher.publish(rig.topic(), body(rig, base + timedelta(milliseconds=i), 2.0))
+        assert publisher.wait_all() == total
+        stored = wait_count(rig.url, "SELECT count(*) FROM telemetry", total)
+        publisher.close()
+        assert stored == total
+    finally:
+        second.stop()

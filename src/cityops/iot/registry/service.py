@@ -146,12 +146,17 @@ def _row_device(row: dict[str, str], line: int, errors: list[dict[str, Any]]) ->
 
 def parse_csv(text: str) -> list[tuple[int, dict[str, str]]]:
     """The rows of a provisioning CSV with their line numbers, or 422 on a bad header."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in CSV_COLUMNS if c not in header and c != "gateway_id"]
-    if missing:
-        raise ProblemError(422, "validation", f"the CSV header lacks {', '.join(missing)}")
-    rows = [(reader.line_num, dict(row)) for row in reader]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+        missing = [c for c in CSV_COLUMNS if c not in header and c != "gateway_id"]
+        if missing:
+            raise ProblemError(422, "validation", f"the CSV header lacks {', '.join(missing)}")
+        rows = [(reader.line_num, dict(row)) for row in reader]
+    except csv.Error as exc:
+        raise ProblemError(
+            422, "validation", f"not a CSV file (line {reader.line_num}): {exc}"
+        ) from None
     if len(rows) > MAX_CSV_ROWS:
         raise ProblemError(422, "validation", f"at most {MAX_CSV_ROWS} rows per file")
     if not rows:
