@@ -25,6 +25,12 @@ BENCHMARKS: list[list[str]] = [
     ["bench_overview.py", "--pg"],
     ["bench_bus.py"],
     ["bench_iot.py"],
+    ["bench_scenarios.py"],
+    ["bench_sharing.py", "--pg"],
+    ["bench_video.py"],
+    ["bench_command.py"],
+    ["bench_audit.py"],
+    ["bench_signin_timing.py"],
     ["bench_screen_soak.py"],
 ]
 MEANING = {1: "a goal missed", 2: "could not run"}
