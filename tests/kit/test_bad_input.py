@@ -287,7 +287,9 @@ CASES: list[tuple[str, str | None, str, str, dict[str, Any], int, str]] = [
     ("bus-health-junk-cookie", None, "GET", "/api/v1/bus/health", {"headers": {"cookie": "cityops_session=%00%FF;"}}, 401, "unauthenticated"),
     # --- anything else -------------------------------------------------------------------------
     ("unknown-path", "t_duty", "GET", "/api/v1/nothing-here", {}, 404, "not-found"),
-    ("unknown-problem-type", None, "GET", "/problems/../../etc/passwd", {}, 404, "not-found"),
+    # Outside /api/ a bare request gets the Chinese error page (issue 13); a client asking for
+    # JSON still gets the problem document.
+    ("unknown-problem-type", None, "GET", "/problems/../../etc/passwd", {"headers": {"accept": "application/json"}}, 404, "not-found"),
     ("wrong-method", "t_duty", "DELETE", "/api/v1/org/310117", {}, 405, "method-not-allowed"),
     ("bearer-junk", None, "GET", "/api/v1/auth/me", {"headers": {"authorization": "Bearer ' OR 1=1 --"}}, 401, "unauthenticated"),
     ("bearer-huge", None, "GET", "/api/v1/auth/me", {"headers": {"authorization": "Bearer " + "A" * 10000}}, 401, "unauthenticated"),
