@@ -183,10 +183,19 @@ def demo(
     try:
         serve(host=host, port=port, workers=1)
     finally:
-        for child in (feed, cameras, sensors):
-            if child is not None:
-                child.terminate()
-                child.wait(timeout=15)
+        _stop_children([c for c in (feed, cameras, sensors) if c is not None])
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
+    """Ask every live feed to stop at once, then reap each; one that lingers is killed."""
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a busy machine: never leave an orphan feeding
+            child.kill()
+            child.wait()
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

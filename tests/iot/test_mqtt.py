@@ -199,8 +199,14 @@ def test_a_broker_restart_loses_no_qos1_message_and_stores_none_twice(rig: Rig) 
         )
         if i == total // 3:
             assert wait_count(rig.url, "SELECT count(*) FROM telemetry", 100) >= 100
-            rig.broker.stop()  # mid-stream
+            # Mid-stream. Mosquitto queues nothing for a shared subscription while none of its
+            # members is connected (eclipse-mosquitto/mosquitto#2662), so what a device sends
+            # between the broker's return and the consumer's re-subscription is lost there
+            # (docs/iot.md, "Broker restarts"): the test goes on once the consumer is back.
+            rig.consumer.connected.clear()
+            rig.broker.stop()
             rig.broker.start()
+            assert rig.consumer.connected.wait(120), "the consumer did not re-subscribe"
     assert publisher.wait_all() == total
     stored = wait_count(rig.url, "SELECT count(*) FROM telemetry", total)
     publisher.close()
