@@ -22,7 +22,6 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,8 +32,8 @@ from cityops.auth.models import AuditEntry
 from cityops.config import Settings
 from cityops.kit.db import create_engine, create_sessionmaker, unit_of_work, utcnow
 from cityops.kit.migrate import upgrade
+from pg_scratch import pg_database, pg_drop
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL_RATIO = 0.5
 GOAL_VERIFY = 5_000.0
 
@@ -102,28 +101,6 @@ async def run(url: str, n: int, writers: int) -> int:
     return 0 if met else 1
 
 
-async def pg_database() -> str:
-    import asyncpg
-
-    name = f"cityops_bench_audit_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def pg_drop(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def main() -> int:
     """Parse arguments and run on the chosen database."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -140,7 +117,7 @@ def main() -> int:
             upgrade(url)  # Alembic runs its own event loop: before ours
             return asyncio.run(run(url, args.entries, args.writers))
         try:
-            url = asyncio.run(pg_database())
+            url = asyncio.run(pg_database("cityops_bench_audit"))
         except OSError as exc:
             print(f"PostgreSQL is not reachable: {exc}", file=sys.stderr)
             return 2

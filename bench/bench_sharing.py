@@ -27,7 +27,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -40,8 +39,8 @@ from cityops.kit.migrate import upgrade
 from cityops.kit.scope import DataScope
 from cityops.sharing import active_grants, granting
 from cityops.sharing.models import ShareApplication, ShareGrant
+from pg_scratch import pg_database, pg_drop
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOWNS = [f"310117{n:03d}" for n in (*range(1, 7), *range(101, 112), 501)]
 RESOURCES = 2_000
 GOAL_RATIO = 2.0
@@ -186,28 +185,6 @@ async def revocations(
     return refused, made
 
 
-async def pg_database() -> str:
-    import asyncpg
-
-    name = f"cityops_bench_sharing_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-
-
-async def pg_drop(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 def main() -> int:
     """Parse arguments and run on the chosen database."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -221,7 +198,7 @@ def main() -> int:
             upgrade(url)  # Alembic runs its own event loop: before ours
             return asyncio.run(run(url, args.requests, args.grants))
     try:
-        url = asyncio.run(pg_database())
+        url = asyncio.run(pg_database("cityops_bench_sharing"))
     except OSError as exc:
         print(f"PostgreSQL is not reachable: {exc}", file=sys.stderr)
         return 2
